@@ -1,0 +1,30 @@
+package dev.timemachine.domain;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * The code of a training run: a git repository, the full commit SHA (never a branch or tag, which
+ * move), the entry point as an argv list, and the working directory relative to the repository root.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record CodeRef(String repositoryUrl, String commit, List<String> entryPoint, String workingDirectory) {
+  private static final Pattern SHA1 = Pattern.compile("[0-9a-f]{40}");
+
+  public CodeRef {
+    if (repositoryUrl == null || repositoryUrl.isBlank()) {
+      throw TimemachineException.invalidInput("code.repositoryUrl is required");
+    }
+    if (commit == null || !SHA1.matcher(commit).matches()) {
+      throw TimemachineException.invalidInput(
+          "code.commit must be a full 40-hex commit SHA (branches and tags move), got '" + commit + "'");
+    }
+    if (entryPoint == null || entryPoint.isEmpty() || entryPoint.stream().anyMatch(a -> a == null)) {
+      throw TimemachineException.invalidInput("code.entryPoint must be a non-empty argv list");
+    }
+    entryPoint = List.copyOf(entryPoint);
+    workingDirectory = workingDirectory == null || workingDirectory.isEmpty() ? "." : workingDirectory;
+    RelativePaths.requireDirectory(workingDirectory, "code.workingDirectory");
+  }
+}

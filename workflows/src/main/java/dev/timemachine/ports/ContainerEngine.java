@@ -1,0 +1,54 @@
+package dev.timemachine.ports;
+
+import dev.timemachine.domain.ImageRef;
+import dev.timemachine.domain.TrainingLimits;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** Pulls images by digest and runs training containers, isolated from every network. */
+public interface ContainerEngine {
+
+  /** A pulled image: the digest the engine verified and its local image id. */
+  record PulledImage(ImageRef image, String imageId, long sizeBytes) {}
+
+  /** A bind mount from the host into the container. */
+  record Mount(Path hostPath, String containerPath, boolean readOnly) {}
+
+  /**
+   * A training container. {@code name} is deterministic per replay so that a retried attempt finds the
+   * container of an earlier one instead of starting a second training.
+   */
+  record ContainerRequest(
+      String name,
+      ImageRef image,
+      List<String> command,
+      String workingDir,
+      List<Mount> mounts,
+      Map<String, String> environment,
+      Map<String, String> labels,
+      TrainingLimits limits) {}
+
+  /** How a container ended. */
+  record ContainerExit(long exitCode, boolean oomKilled, boolean timedOut, long durationMs, List<String> logTail) {}
+
+  /**
+   * Pulls {@code image} by digest and verifies that the engine holds exactly that digest. Throws
+   * {@code InputUnverifiableException} naming the digest if the registry does not have it.
+   */
+  PulledImage pull(ImageRef image, Progress progress);
+
+  /**
+   * Runs the container to completion with network mode {@code none}, or, if a container of that name
+   * is still running from an earlier attempt, waits for it instead; one that has exited is removed
+   * and started afresh. Kills and removes it on timeout or when {@code progress} throws (cancellation).
+   * The container is removed before this returns.
+   */
+  ContainerExit run(ContainerRequest request, Progress progress);
+
+  /** Removes the named container if it exists; idempotent. */
+  void remove(String name);
+
+  /** Names of the containers, running or not, that carry this label. */
+  List<String> containersWithLabel(String key, String value);
+}

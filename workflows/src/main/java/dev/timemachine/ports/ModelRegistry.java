@@ -1,0 +1,23 @@
+package dev.timemachine.ports;
+
+import dev.timemachine.domain.ModelVersion;
+import dev.timemachine.domain.ReplayReport;
+import java.util.List;
+
+/**
+ * Where model versions and their triplets come from, and where verdicts go back to. A registry is
+ * addressed by a model spec whose form it defines ({@code churn@3} for the built-in registry).
+ */
+public interface ModelRegistry {
+  /** Resolves a model spec; throws {@code NOT_FOUND} or {@code INPUT_UNVERIFIABLE} (incomplete triplet). */
+  ModelVersion resolve(String modelSpec);
+
+  /** Registers a new version; throws {@code CONFLICT} if it exists with different content. */
+  void register(ModelVersion version);
+
+  /** Every registered version, sorted by name then version. */
+  List<ModelVersion> list();
+
+  /** Writes a replay's verdict back where the team looks; a no-op where the registry has no place for it. */
+  default void recordVerdict(String modelSpec, ReplayReport report, String reportUri) {}
+}
