@@ -1,0 +1,62 @@
+package dev.timemachine.activities;
+
+import dev.timemachine.domain.Comparison;
+import dev.timemachine.domain.Json;
+import dev.timemachine.domain.ModelVersion;
+import dev.timemachine.domain.RecordedOutputs;
+import dev.timemachine.domain.ReplayReport;
+import dev.timemachine.domain.TimemachineException;
+import dev.timemachine.domain.TrainingResult;
+import dev.timemachine.ports.ModelRegistry;
+import dev.timemachine.ports.ObjectStore;
+import dev.timemachine.workflow.ControlActivities;
+import java.util.Arrays;
+
+/** Registry, comparison and report steps; thin over the ports. */
+public final class ControlActivitiesImpl implements ControlActivities {
+  private final ModelRegistry registry;
+  private final ObjectStore reports;
+
+  /**
+   * @param registry resolves model specs (a router over the built-in and MLflow registries)
+   * @param reports the store reports are written to, under {@code reports/<replayId>.json}
+   */
+  public ControlActivitiesImpl(ModelRegistry registry, ObjectStore reports) {
+    this.registry = registry;
+    this.reports = reports;
+  }
+
+  public static String reportKey(String replayId) {
+    return "reports/" + ReplayIds.require(replayId) + ".json";
+  }
+
+  @Override
+  public ModelVersion resolve(String modelSpec) {
+    return Failures.call(() -> registry.resolve(modelSpec).forWorkflow());
+  }
+
+  @Override
+  public Comparison compare(RecordedOutputs recorded, TrainingResult rebuilt) {
+    return Comparison.of(recorded, rebuilt);
+  }
+
+  @Override
+  public String writeReport(ReplayReport report) {
+    return Failures.call(
+        () -> {
+          String key = reportKey(report.replayId());
+          byte[] content = Json.toBytes(report);
+          if (!reports.putIfAbsent(key, content) && !Arrays.equals(reports.getBytes(key), content)) {
+            throw TimemachineException.conflict(
+                "a different report already exists at " + reports.uriOf(key),
+                "reports are immutable; replay again under a new replay id");
+          }
+          return reports.uriOf(key);
+        });
+  }
+
+  @Override
+  public void recordVerdict(String modelSpec, ReplayReport report, String reportUri) {
+    Failures.run(() -> registry.recordVerdict(modelSpec, report, reportUri));
+  }
+}

@@ -1,0 +1,212 @@
+package dev.timemachine.activities;
+
+import dev.timemachine.activities.data.FileHashing;
+import dev.timemachine.activities.data.Snapshots;
+import dev.timemachine.domain.CodeRef;
+import dev.timemachine.domain.DataRef;
+import dev.timemachine.domain.FileEntry;
+import dev.timemachine.domain.ImageRef;
+import dev.timemachine.domain.InputCheck;
+import dev.timemachine.domain.InputKind;
+import dev.timemachine.domain.TimemachineException;
+import dev.timemachine.domain.TrainingLimits;
+import dev.timemachine.domain.TrainingResult;
+import dev.timemachine.domain.TrainingSpec;
+import dev.timemachine.ports.ContainerEngine;
+import dev.timemachine.ports.ContainerEngine.ContainerExit;
+import dev.timemachine.ports.ContainerEngine.ContainerRequest;
+import dev.timemachine.ports.ContainerEngine.Mount;
+import dev.timemachine.ports.ObjectStore;
+import dev.timemachine.ports.Progress;
+import dev.timemachine.ports.SourceCheckout;
+import dev.timemachine.workflow.TrainingActivities;
+import io.temporal.activity.Activity;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The training host's steps. Everything of one replay lives under {@code <workRoot>/<replayId>/}
+ * ({@code code/}, {@code data/}, {@code out/}) and in one container named after the replay, which is
+ * what makes a retried step idempotent: it finds what an earlier attempt left instead of starting over
+ * beside it.
+ */
+public final class TrainingActivitiesImpl implements TrainingActivities {
+  /** Mount points inside the training container; the entry point also finds them in its environment. */
+  public static final String CODE_MOUNT = "/code";
+  public static final String DATA_MOUNT = "/data";
+  public static final String OUTPUT_MOUNT = "/out";
+
+  public static final String LABEL_REPLAY = "dev.timemachine.replay";
+
+  private final SourceCheckout git;
+  private final ContainerEngine engine;
+  private final Snapshots snapshots;
+  private final ObjectStore evidence;
+  private final Path workRoot;
+  private final String hostQueue;
+
+  /**
+   * @param evidence the store rebuilt outputs are kept in, under {@code replays/<replayId>/outputs/}
+   * @param workRoot a directory on this host that the Docker engine can bind-mount
+   * @param hostQueue this host's own task queue
+   */
+  public TrainingActivitiesImpl(
+      SourceCheckout git, ContainerEngine engine, Snapshots snapshots, ObjectStore evidence, Path workRoot, String hostQueue) {
+    this.git = git;
+    this.engine = engine;
+    this.snapshots = snapshots;
+    this.evidence = evidence;
+    this.workRoot = workRoot.toAbsolutePath().normalize();
+    this.hostQueue = hostQueue;
+  }
+
+  @Override
+  public String hostTaskQueue() {
+    return hostQueue;
+  }
+
+  @Override
+  public InputCheck checkoutCode(String replayId, CodeRef code) {
+    return Failures.call(
+        () -> {
+          String head = git.checkout(code, dir(replayId, "code"), heartbeat("code"));
+          return new InputCheck(InputKind.CODE, "HEAD " + head + " of " + code.repositoryUrl());
+        });
+  }
+
+  @Override
+  public InputCheck pullImage(String replayId, ImageRef image) {
+    return Failures.call(
+        () -> {
+          ContainerEngine.PulledImage pulled = engine.pull(image, heartbeat("environment"));
+          return new InputCheck(
+              InputKind.ENVIRONMENT, pulled.image() + " (image id " + pulled.imageId() + ", " + pulled.sizeBytes() + " bytes)");
+        });
+  }
+
+  @Override
+  public InputCheck restoreData(String replayId, DataRef data) {
+    return Failures.call(
+        () -> new InputCheck(InputKind.DATA, snapshots.restore(data, dir(replayId, "data"), heartbeat("data"))));
+  }
+
+  @Override
+  public TrainingResult train(TrainingSpec spec) {
+    return Failures.call(() -> doTrain(spec));
+  }
+
+  private TrainingResult doTrain(TrainingSpec spec) {
+    String replayId = spec.replayId();
+    String name = ReplayIds.containerName(replayId);
+    Path code = dir(replayId, "code");
+    Path data = dir(replayId, "data");
+    Path out = dir(replayId, "out");
+    if (!Files.isDirectory(code) || !Files.isDirectory(data)) {
+      throw TimemachineException.unavailable(
+          "the code or data of replay " + replayId + " is not in " + workRoot + " on this host", null);
+    }
+    // A container from an earlier attempt may still be writing here; only a fresh start gets a fresh dir.
+    if (engine.containersWithLabel(LABEL_REPLAY, replayId).isEmpty()) {
+      deleteRecursively(out);
+    }
+    createDirectories(out);
+    ContainerRequest request =
+        trainingRequest(
+            name, spec.image(), spec.code(), code, data, out, spec.limits(),
+            Map.of(LABEL_REPLAY, replayId, "dev.timemachine.role", "training"));
+    ContainerExit exit = engine.run(request, heartbeat("train"));
+
+    List<FileEntry> outputs = List.of();
+    Map<String, Double> metrics = Map.of();
+    String metricsProblem = null;
+    String outputsUri = null;
+    if (exit.exitCode() == 0 && !exit.timedOut() && !exit.oomKilled()) {
+      outputs = FileHashing.hashTree(out);
+      MetricsFiles.Parsed parsed = MetricsFiles.read(out, spec.metricsFile());
+      metrics = parsed.values();
+      metricsProblem = parsed.problem();
+      String prefix = "replays/" + replayId + "/outputs/";
+      for (FileEntry file : outputs) {
+        evidence.put(prefix + file.path(), out.resolve(file.path()));
+      }
+      outputsUri = evidence.uriOf(prefix.substring(0, prefix.length() - 1));
+    }
+    return new TrainingResult(
+        name, exit.exitCode(), exit.timedOut(), exit.oomKilled(), exit.durationMs(), exit.logTail(), outputs, metrics,
+        metricsProblem, outputsUri);
+  }
+
+  /**
+   * The training container contract, the same for an original run and its replay: code at {@value
+   * #CODE_MOUNT} and data at {@value #DATA_MOUNT}, both read-only; a fresh {@value #OUTPUT_MOUNT} for
+   * outputs; the entry point run in the recorded working directory; no network.
+   */
+  public static ContainerRequest trainingRequest(
+      String name, ImageRef image, CodeRef code, Path codeDir, Path dataDir, Path outDir, TrainingLimits limits,
+      Map<String, String> labels) {
+    String workingDir =
+        ".".equals(code.workingDirectory()) ? CODE_MOUNT : CODE_MOUNT + "/" + code.workingDirectory();
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("TIMEMACHINE_CODE", CODE_MOUNT);
+    env.put("TIMEMACHINE_DATA", DATA_MOUNT);
+    env.put("TIMEMACHINE_OUTPUT", OUTPUT_MOUNT);
+    env.put("HOME", "/tmp");
+    return new ContainerRequest(
+        name,
+        image,
+        code.entryPoint(),
+        workingDir,
+        List.of(
+            new Mount(codeDir, CODE_MOUNT, true), new Mount(dataDir, DATA_MOUNT, true), new Mount(outDir, OUTPUT_MOUNT, false)),
+        env,
+        labels,
+        limits);
+  }
+
+  @Override
+  public void cleanup(String replayId) {
+    Failures.run(
+        () -> {
+          engine.remove(ReplayIds.containerName(replayId));
+          deleteRecursively(workRoot.resolve(ReplayIds.require(replayId)));
+        });
+  }
+
+  private Path dir(String replayId, String name) {
+    return workRoot.resolve(ReplayIds.require(replayId)).resolve(name);
+  }
+
+  /** Progress that lands in the activity's heartbeat; throws there when the replay is cancelled. */
+  private static Progress heartbeat(String step) {
+    var context = Activity.getExecutionContext();
+    return message -> context.heartbeat(step + ": " + message);
+  }
+
+  private static void createDirectories(Path dir) {
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static void deleteRecursively(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not delete " + dir, e);
+    }
+  }
+}

@@ -1,0 +1,150 @@
+package dev.timemachine.cli;
+
+import dev.timemachine.activities.TrainingActivitiesImpl;
+import dev.timemachine.domain.CodeRef;
+import dev.timemachine.domain.ErrorType;
+import dev.timemachine.domain.ImageRef;
+import dev.timemachine.domain.ModelRef;
+import dev.timemachine.domain.ModelVersion;
+import dev.timemachine.domain.RecordedOutputs;
+import dev.timemachine.domain.TimemachineException;
+import dev.timemachine.ports.ContainerEngine;
+import dev.timemachine.ports.Progress;
+import dev.timemachine.samples.SampleEnvironment;
+import dev.timemachine.samples.SampleProject;
+import dev.timemachine.worker.Components;
+import dev.timemachine.worker.Config;
+import dev.timemachine.worker.Registration;
+import dev.timemachine.worker.ReplayRunner;
+import dev.timemachine.worker.TemporalRuntime;
+import dev.timemachine.workflow.ReplayResult;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code timemachine demo}: the whole story on one machine. Makes the churn sample a git repository,
+ * generates its data, trains it once in the sample image as "the original", registers it, and replays
+ * it. Uses the local Docker engine, the local registry's sample image, the store at TIMEMACHINE_STORE
+ * (a local directory by default), and an in-process Temporal server unless TEMPORAL_ADDRESS is set.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = "Trains the seeded churn sample, registers it, replays it, and prints the verdict.")
+public final class DemoCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--sample", defaultValue = SampleProject.CHURN, description = "churn (seeded, default) or churn-unseeded")
+  String sample;
+
+  @Option(names = "--json", description = "Print only the report JSON on stdout.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    Config config = Config.fromEnvironment();
+    PrintWriter err = spec.commandLine().getErr();
+    PrintWriter out = spec.commandLine().getOut();
+    Path demo = config.home().resolve("demo").resolve(
+        LocalDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss")) + "-" + sample);
+    try (Components components = new Components(config);
+        TemporalRuntime temporal = TemporalRuntime.connect(config)) {
+      step(err, "1/5", "sample environment image");
+      ImageRef image = SampleEnvironment.pinned();
+      ContainerEngine engine = components.engine();
+      engine.pull(image, printer(err));
+      err.printf("      %s%n", image);
+
+      step(err, "2/5", "sample code as a git repository");
+      SampleProject.Repository repo = SampleProject.createRepository(sample, demo.resolve("code"));
+      err.printf("      %s @ %s%n", repo.url(), repo.commit());
+
+      step(err, "3/5", "training data (generated in the sample image, no network)");
+      Path data = demo.resolve("data");
+      Files.createDirectories(data);
+      CodeRef generator = new CodeRef(repo.url(), repo.commit(), SampleProject.MAKE_DATA, ".");
+      runOrFail(engine, TrainingActivitiesImpl.trainingRequest(
+          "timemachine-demo-data-" + demo.getFileName(), image, generator, repo.directory(), Files.createTempDirectory("empty"),
+          data, config.limits(), Map.of("dev.timemachine.role", "demo")), "generating the data", err);
+
+      step(err, "4/5", "the original training run, then registration");
+      Path original = demo.resolve("original-output");
+      Files.createDirectories(original);
+      CodeRef code = new CodeRef(repo.url(), repo.commit(), SampleProject.ENTRY_POINT, ".");
+      runOrFail(engine, TrainingActivitiesImpl.trainingRequest(
+          "timemachine-demo-train-" + demo.getFileName(), image, code, repo.directory(), data, original,
+          config.limits(), Map.of("dev.timemachine.role", "demo")), "the original training run", err);
+      ModelVersion version = registerFirstFreeVersion(components, repo, image, data, original, err);
+      err.printf("      registered %s (%d artifacts, metrics %s)%n", version.model(),
+          version.recorded().artifacts().size(), version.recorded().metrics());
+
+      step(err, "5/5", "replay of " + version.model());
+      if (temporal.embedded()) {
+        temporal.startAllWorkers(components);
+      }
+      String spec = version.model().toString();
+      ReplayResult result =
+          new ReplayRunner(temporal, config).run(spec, ReplayRunner.newReplayId(spec), config.limits(), err);
+      ReplayCommand.printResult(result, components, out, json);
+      return result.verdict().exitCode();
+    }
+  }
+
+  private ModelVersion registerFirstFreeVersion(
+      Components components, SampleProject.Repository repo, ImageRef image, Path data, Path output, PrintWriter err) {
+    Registration registration = new Registration(components, Clock.systemUTC());
+    String name = sample;
+    for (int n = 1; n < 1000; n++) {
+      try {
+        return registration.register(
+            new Registration.Request(
+                new ModelRef(name, String.valueOf(n)), repo.url(), repo.commit(), SampleProject.ENTRY_POINT, ".", image,
+                data.toString(), output, RecordedOutputs.DEFAULT_METRICS_FILE, Map.of()),
+            printer(err));
+      } catch (TimemachineException e) {
+        if (e.type() != ErrorType.CONFLICT) {
+          throw e;
+        }
+      }
+    }
+    throw TimemachineException.conflict("999 versions of " + name + " exist already", "use a fresh TIMEMACHINE_HOME");
+  }
+
+  private static void runOrFail(
+      ContainerEngine engine, ContainerEngine.ContainerRequest request, String what, PrintWriter err) {
+    ContainerEngine.ContainerExit exit = engine.run(request, printer(err));
+    if (exit.exitCode() != 0 || exit.timedOut()) {
+      List<String> tail = exit.logTail();
+      throw new TimemachineException(ErrorType.CONFIGURATION,
+          what + " failed with exit code " + exit.exitCode() + ": " + (tail.isEmpty() ? "(no output)" : tail.get(tail.size() - 1)),
+          "check that the sample image works: docker run --rm " + request.image() + " python3 -c 'import sklearn'", null);
+    }
+  }
+
+  private static void step(PrintWriter err, String n, String what) {
+    err.printf("[%s] %s%n", n, what);
+    err.flush();
+  }
+
+  private static Progress printer(PrintWriter err) {
+    long[] last = {0};
+    return message -> {
+      long now = System.currentTimeMillis();
+      if (now - last[0] >= 1000) {
+        last[0] = now;
+        err.println("      " + message);
+        err.flush();
+      }
+    };
+  }
+
+}

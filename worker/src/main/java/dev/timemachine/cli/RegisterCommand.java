@@ -1,0 +1,114 @@
+package dev.timemachine.cli;
+
+import dev.timemachine.domain.ImageRef;
+import dev.timemachine.domain.ModelRef;
+import dev.timemachine.domain.ModelVersion;
+import dev.timemachine.domain.RecordedOutputs;
+import dev.timemachine.domain.TimemachineException;
+import dev.timemachine.domain.Tolerance;
+import dev.timemachine.worker.Components;
+import dev.timemachine.worker.Config;
+import dev.timemachine.worker.Registration;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code timemachine register}: record a finished training run and its triplet as a model version. */
+@Command(
+    name = "register",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Records a finished training run as an immutable model version in the built-in registry.",
+      "Hashes every output artifact and every data file itself; uploads --data as a snapshot if it is a directory."
+    })
+public final class RegisterCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--model", required = true, paramLabel = "NAME@VERSION", description = "e.g. churn@3")
+  String model;
+
+  @Option(names = "--repo", required = true, description = "Git repository URL (or path) of the training code.")
+  String repo;
+
+  @Option(names = "--commit", required = true, description = "Full 40-hex commit SHA that was trained.")
+  String commit;
+
+  @Option(names = "--entry-point", required = true, description = "Command run in the working directory, e.g. \"python3 train.py\".")
+  String entryPoint;
+
+  @Option(names = "--workdir", defaultValue = ".", description = "Working directory relative to the repository root (default: .).")
+  String workdir;
+
+  @Option(names = "--image", required = true, description = "Environment image pinned by digest: repository@sha256:<64 hex>.")
+  String image;
+
+  @Option(names = "--data", required = true, description = "Training data: a directory (uploaded as a snapshot) or a snapshot URI.")
+  String data;
+
+  @Option(names = "--output", required = true, description = "The run's output directory (artifacts and metrics file).")
+  Path output;
+
+  @Option(names = "--metrics-file", defaultValue = RecordedOutputs.DEFAULT_METRICS_FILE, description = "Metrics file in the output directory (default: metrics.json).")
+  String metricsFile;
+
+  @Option(names = "--no-metrics", description = "Record no metrics (then only a bitwise rebuild counts as reproduced).")
+  boolean noMetrics;
+
+  @Option(names = "--tolerance", paramLabel = "METRIC=abs:X,rel:Y", description = "Per-metric tolerance; repeatable. Default: exact.")
+  List<String> tolerances = List.of();
+
+  @Override
+  public Integer call() {
+    Map<String, Tolerance> parsed = new LinkedHashMap<>();
+    for (String t : tolerances) {
+      int eq = t.indexOf('=');
+      if (eq <= 0) {
+        throw TimemachineException.invalidInput("--tolerance '" + t + "': expected METRIC=abs:X and/or rel:Y");
+      }
+      parsed.put(t.substring(0, eq), Tolerance.parse(t.substring(eq + 1)));
+    }
+    try (Components components = new Components(Config.fromEnvironment())) {
+      var err = spec.commandLine().getErr();
+      ModelVersion version =
+          new Registration(components, Clock.systemUTC())
+              .register(
+                  new Registration.Request(
+                      ModelRef.parse(model), repo, commit, parseEntryPoint(entryPoint), workdir, ImageRef.parse(image),
+                      data, output, noMetrics ? null : metricsFile, parsed),
+                  message -> {
+                    err.println("  " + message);
+                    err.flush();
+                  });
+      var out = spec.commandLine().getOut();
+      out.printf("registered %s%n", version.model());
+      out.printf("  code:        %s @ %s%n", version.triplet().code().repositoryUrl(), version.triplet().code().commit());
+      out.printf("  environment: %s%n", version.triplet().environment().image());
+      out.printf("  data:        %s (%s, %d files)%n", version.triplet().data().snapshotUri(),
+          version.triplet().data().rootDigest(), version.triplet().data().fileCount());
+      out.printf("  artifacts:   %d, metrics: %s%n", version.recorded().artifacts().size(), version.recorded().metrics());
+      out.printf("  manifest:    %s%n", components.manifestRegistry().uriOf(version.model()));
+      out.flush();
+      return 0;
+    }
+  }
+
+  /** Accepts a JSON argv array or a whitespace-separated command. */
+  static List<String> parseEntryPoint(String text) {
+    String trimmed = text.trim();
+    if (trimmed.startsWith("[")) {
+      try {
+        return Arrays.asList(dev.timemachine.domain.Json.mapper().readValue(trimmed, String[].class));
+      } catch (java.io.IOException e) {
+        throw TimemachineException.invalidInput("--entry-point is not a valid JSON array of strings: " + trimmed);
+      }
+    }
+    return Arrays.asList(trimmed.split("\\s+"));
+  }
+}

@@ -1,0 +1,75 @@
+package dev.timemachine.cli;
+
+import dev.timemachine.activities.ControlActivitiesImpl;
+import dev.timemachine.domain.Json;
+import dev.timemachine.domain.ReplayReport;
+import dev.timemachine.domain.TrainingLimits;
+import dev.timemachine.worker.Components;
+import dev.timemachine.worker.Config;
+import dev.timemachine.worker.ReplayRunner;
+import dev.timemachine.worker.TemporalRuntime;
+import dev.timemachine.workflow.ReplayResult;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code timemachine replay churn@1}: rebuild one model version and grade it. */
+@Command(
+    name = "replay",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Rebuilds a registered model version from its triplet and grades the result.",
+      "Uses the Temporal server at TEMPORAL_ADDRESS (a worker must be running), or an in-process server and worker if unset."
+    })
+public final class ReplayCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "MODEL", description = "name@version (built-in registry) or mlflow:name@alias / mlflow:name/version")
+  String model;
+
+  @Option(names = "--json", description = "Print only the report JSON on stdout.")
+  boolean json;
+
+  @Option(names = "--replay-id", description = "Replay id (default: generated). Reusing one is refused by Temporal while it runs.")
+  String replayId;
+
+  @CommandLine.Mixin LimitOptions limits;
+
+  @Override
+  public Integer call() {
+    Config config = Config.fromEnvironment();
+    TrainingLimits trainingLimits = limits.apply(config.limits());
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    String id = replayId != null ? replayId : ReplayRunner.newReplayId(model);
+    try (Components components = new Components(config);
+        TemporalRuntime temporal = TemporalRuntime.connect(config)) {
+      components.registries().route(model);
+      if (temporal.embedded()) {
+        temporal.startAllWorkers(components);
+      }
+      ReplayResult result = new ReplayRunner(temporal, config).run(model, id, trainingLimits, err);
+      printResult(result, components, out, json);
+      return result.verdict().exitCode();
+    }
+  }
+
+  static void printResult(ReplayResult result, Components components, PrintWriter out, boolean json) {
+    byte[] report = components.store().getBytes(ControlActivitiesImpl.reportKey(result.replayId()));
+    if (json) {
+      out.print(new String(report, StandardCharsets.UTF_8));
+    } else {
+      ReplayReport parsed = Json.parse(report, ReplayReport.class, result.reportUri());
+      out.printf("verdict: %s%n", result.verdict());
+      out.printf("reason:  %s%n", result.reason());
+      out.printf("inputs:  code %s, environment %s, data %s%n",
+          parsed.inputs().code(), parsed.inputs().environment(), parsed.inputs().data());
+      out.printf("report:  %s%n", result.reportUri());
+    }
+    out.flush();
+  }
+}

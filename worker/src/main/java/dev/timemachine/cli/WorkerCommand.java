@@ -1,0 +1,65 @@
+package dev.timemachine.cli;
+
+import dev.timemachine.domain.TimemachineException;
+import dev.timemachine.worker.Components;
+import dev.timemachine.worker.Config;
+import dev.timemachine.worker.TemporalRuntime;
+import dev.timemachine.worker.TemporalRuntime.Queue;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code timemachine worker --queues control,training}: a long-running Temporal worker. */
+@Command(
+    name = "worker",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs a Temporal worker until stopped (SIGTERM/SIGINT).",
+      "control: the replay workflow, resolve, compare, report. training: checkout, pull, restore, train (needs Docker).",
+      "Connects to TEMPORAL_ADDRESS; without it, runs an in-process server (useful only for trying things out)."
+    })
+public final class WorkerCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--queues", split = ",", defaultValue = "control,training", description = "Queues to serve: control, training (default both).")
+  List<String> queues;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    Set<Queue> selected = EnumSet.noneOf(Queue.class);
+    for (String q : queues) {
+      try {
+        selected.add(Queue.valueOf(q.trim().toUpperCase(Locale.ROOT)));
+      } catch (IllegalArgumentException e) {
+        throw TimemachineException.invalidInput("unknown queue '" + q + "' (use control, training)");
+      }
+    }
+    Config config = Config.fromEnvironment();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Components components = new Components(config);
+    TemporalRuntime temporal = TemporalRuntime.connect(config);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  temporal.close();
+                  components.close();
+                  stopped.countDown();
+                }));
+    temporal.startWorkers(components, selected);
+    var err = spec.commandLine().getErr();
+    err.printf("worker %s serving %s on %s (namespace %s; queues %s%s)%n", config.workerId(), selected,
+        config.embeddedTemporal() ? "an in-process Temporal server" : config.temporalAddress(), config.namespace(),
+        selected.contains(Queue.CONTROL) ? config.controlQueue() + " " : "",
+        selected.contains(Queue.TRAINING) ? config.trainingQueue() + " " + config.hostQueue() : "");
+    err.flush();
+    stopped.await();
+    return 0;
+  }
+}

@@ -1,0 +1,102 @@
+package dev.timemachine.worker;
+
+import dev.timemachine.activities.MetricsFiles;
+import dev.timemachine.activities.data.FileHashing;
+import dev.timemachine.activities.data.Snapshots;
+import dev.timemachine.domain.CodeRef;
+import dev.timemachine.domain.DataRef;
+import dev.timemachine.domain.EnvironmentRef;
+import dev.timemachine.domain.FileEntry;
+import dev.timemachine.domain.ImageRef;
+import dev.timemachine.domain.ModelRef;
+import dev.timemachine.domain.ModelVersion;
+import dev.timemachine.domain.RecordedOutputs;
+import dev.timemachine.domain.TimemachineException;
+import dev.timemachine.domain.Tolerance;
+import dev.timemachine.domain.Triplet;
+import dev.timemachine.ports.Progress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Records a finished training run as a model version, computing every hash itself: the data
+ * snapshot's files and root digest (uploading the directory as a snapshot if given one), and each
+ * output artifact's sha256. Nothing the user typed about hashes is trusted.
+ */
+public final class Registration {
+  private final Components components;
+  private final Clock clock;
+
+  public Registration(Components components, Clock clock) {
+    this.components = components;
+    this.clock = clock;
+  }
+
+  /**
+   * What the user records.
+   *
+   * @param data a local directory (uploaded as a snapshot into the store) or the URI of an existing snapshot
+   * @param metricsFile the metrics file in the output dir, or null to record no metrics
+   */
+  public record Request(
+      ModelRef model,
+      String repositoryUrl,
+      String commit,
+      List<String> entryPoint,
+      String workingDirectory,
+      ImageRef image,
+      String data,
+      Path outputDir,
+      String metricsFile,
+      Map<String, Tolerance> tolerances) {}
+
+  public ModelVersion register(Request request, Progress progress) {
+    CodeRef code = new CodeRef(request.repositoryUrl(), request.commit(), request.entryPoint(), request.workingDirectory());
+    Path output = request.outputDir();
+    if (output == null || !Files.isDirectory(output)) {
+      throw TimemachineException.invalidInput("the training output directory '" + output + "' does not exist");
+    }
+    List<FileEntry> artifacts = FileHashing.hashTree(output);
+    if (artifacts.isEmpty()) {
+      throw TimemachineException.invalidInput("the training output directory " + output + " is empty: nothing to reproduce");
+    }
+    Map<String, Double> metrics = Map.of();
+    if (request.metricsFile() != null) {
+      MetricsFiles.Parsed parsed = MetricsFiles.read(output, request.metricsFile());
+      if (parsed.problem() != null) {
+        throw TimemachineException.invalidInput(
+            "cannot record metrics from " + output.resolve(request.metricsFile()) + ": " + parsed.problem()
+                + " (use --metrics-file NAME, or --no-metrics)");
+      }
+      metrics = parsed.values();
+    }
+    DataRef data = resolveData(request.data(), progress);
+    ModelVersion version =
+        ModelVersion.of(
+            request.model(),
+            new Triplet(code, new EnvironmentRef(request.image()), data),
+            new RecordedOutputs(artifacts, request.metricsFile(), metrics, request.tolerances()),
+            clock.instant());
+    components.manifestRegistry().register(version);
+    return version;
+  }
+
+  private DataRef resolveData(String data, Progress progress) {
+    if (data == null || data.isBlank()) {
+      throw TimemachineException.invalidInput("--data is required: a directory or a snapshot URI");
+    }
+    Snapshots snapshots = components.snapshots();
+    Path dir = data.contains("://") ? null : Path.of(data);
+    if (dir != null && Files.isDirectory(dir)) {
+      return snapshots.create(dir, components.store().rootUri(), progress);
+    }
+    if (data.contains("://")) {
+      var manifest = snapshots.readManifest(data);
+      return DataRef.of(data, manifest.files());
+    }
+    throw TimemachineException.invalidInput("--data '" + data + "' is neither a directory nor a snapshot URI");
+  }
+}
