@@ -3,6 +3,7 @@ package dev.timemachine.cli;
 import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.worker.Components;
 import dev.timemachine.worker.Config;
+import dev.timemachine.worker.Metrics;
 import dev.timemachine.worker.TemporalRuntime;
 import dev.timemachine.worker.TemporalRuntime.Queue;
 import java.util.EnumSet;
@@ -30,6 +31,14 @@ public final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--queues", split = ",", defaultValue = "control,training", description = "Queues to serve: control, training (default both).")
   List<String> queues;
 
+  @Option(names = "--metrics-port", defaultValue = "${env:TIMEMACHINE_METRICS_PORT:-9464}",
+      description = "Port of the Prometheus endpoint /metrics (default TIMEMACHINE_METRICS_PORT or 9464; 0 picks a free one).")
+  int metricsPort;
+
+  @Option(names = "--metrics-host", defaultValue = "${env:TIMEMACHINE_METRICS_HOST:-127.0.0.1}",
+      description = "Address the metrics endpoint binds to (default 127.0.0.1; 0.0.0.0 in a container).")
+  String metricsHost;
+
   @Override
   public Integer call() throws InterruptedException {
     Set<Queue> selected = EnumSet.noneOf(Queue.class);
@@ -43,13 +52,16 @@ public final class WorkerCommand implements Callable<Integer> {
     Config config = Config.fromEnvironment();
     CountDownLatch stopped = new CountDownLatch(1);
     Components components = new Components(config);
-    TemporalRuntime temporal = TemporalRuntime.connect(config);
+    Metrics metrics = new Metrics();
+    int metricsPort = metrics.serve(metricsHost, this.metricsPort);
+    TemporalRuntime temporal = TemporalRuntime.connect(config, metrics);
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
                   temporal.close();
                   components.close();
+                  metrics.close();
                   stopped.countDown();
                 }));
     temporal.startWorkers(components, selected);
@@ -58,6 +70,7 @@ public final class WorkerCommand implements Callable<Integer> {
         config.embeddedTemporal() ? "an in-process Temporal server" : config.temporalAddress(), config.namespace(),
         selected.contains(Queue.CONTROL) ? config.controlQueue() + " " : "",
         selected.contains(Queue.TRAINING) ? config.trainingQueue() + " " + config.hostQueue() : "");
+    err.printf("metrics at http://%s:%d/metrics%n", metricsHost, metricsPort);
     err.flush();
     stopped.await();
     return 0;

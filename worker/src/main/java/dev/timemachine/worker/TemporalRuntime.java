@@ -40,11 +40,18 @@ public final class TemporalRuntime implements AutoCloseable {
   }
 
   public static TemporalRuntime connect(Config config) {
+    return connect(config, null);
+  }
+
+  /** Connects, reporting the SDK's and the workflow's metrics to {@code metrics} if given. */
+  public static TemporalRuntime connect(Config config, Metrics metrics) {
+    com.uber.m3.tally.Scope scope = metrics == null ? com.uber.m3.tally.NoopScope.getInstance() : metrics.scope();
     if (config.embeddedTemporal()) {
       TestWorkflowEnvironment env =
           TestWorkflowEnvironment.newInstance(
               TestEnvironmentOptions.newBuilder()
                   .setUseTimeskipping(false)
+                  .setMetricsScope(scope)
                   .setWorkflowClientOptions(WorkflowClientOptions.newBuilder().setNamespace(config.namespace()).build())
                   .setWorkerFactoryOptions(WorkerFactoryOptions.newBuilder().build())
                   .build());
@@ -52,7 +59,7 @@ public final class TemporalRuntime implements AutoCloseable {
     }
     WorkflowServiceStubs service =
         WorkflowServiceStubs.newServiceStubs(
-            WorkflowServiceStubsOptions.newBuilder().setTarget(config.temporalAddress()).build());
+            WorkflowServiceStubsOptions.newBuilder().setTarget(config.temporalAddress()).setMetricsScope(scope).build());
     WorkflowClient client =
         WorkflowClient.newInstance(service, WorkflowClientOptions.newBuilder().setNamespace(config.namespace()).build());
     return new TemporalRuntime(null, service, client, WorkerFactory.newInstance(client));

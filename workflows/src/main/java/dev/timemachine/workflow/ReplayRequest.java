@@ -7,6 +7,22 @@ import dev.timemachine.domain.TrainingLimits;
  * Input of {@link ReplayWorkflow}: which model version to replay (a spec the registry understands,
  * e.g. {@code churn@3}), under which id, with which training limits, and on which task queue the
  * training steps run.
+ *
+ * @param heartbeatTimeoutSeconds how long a silent training-host step may go before Temporal declares
+ *     its worker dead and retries it (0: the default of 60 s); the adapters report progress about
+ *     once a second
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record ReplayRequest(String replayId, String modelSpec, TrainingLimits limits, String trainingTaskQueue) {}
+public record ReplayRequest(
+    String replayId, String modelSpec, TrainingLimits limits, String trainingTaskQueue, int heartbeatTimeoutSeconds) {
+  public static final int DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
+
+  public ReplayRequest(String replayId, String modelSpec, TrainingLimits limits, String trainingTaskQueue) {
+    this(replayId, modelSpec, limits, trainingTaskQueue, 0);
+  }
+
+  public java.time.Duration heartbeatTimeout() {
+    return java.time.Duration.ofSeconds(
+        heartbeatTimeoutSeconds > 0 ? heartbeatTimeoutSeconds : DEFAULT_HEARTBEAT_TIMEOUT_SECONDS);
+  }
+}

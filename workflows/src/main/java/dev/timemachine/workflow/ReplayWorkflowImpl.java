@@ -10,6 +10,7 @@ import dev.timemachine.domain.TrainingResult;
 import dev.timemachine.domain.TrainingSpec;
 import dev.timemachine.domain.Triplet;
 import dev.timemachine.domain.Verdict;
+import com.uber.m3.tally.Scope;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.failure.ActivityFailure;
@@ -98,7 +99,7 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     enter("materialize");
     TrainingActivities anyHost = trainingStub(request.trainingTaskQueue(), Duration.ofMinutes(1), null);
     String hostQueue = anyHost.hostTaskQueue();
-    TrainingActivities materialize = trainingStub(hostQueue, Duration.ofHours(2), Duration.ofMinutes(2));
+    TrainingActivities materialize = trainingStub(hostQueue, Duration.ofHours(2), request.heartbeatTimeout());
     Promise<Outcome> code =
         timed("code", () -> materialize.checkoutCode(request.replayId(), triplet.code()));
     Promise<Outcome> environment =
@@ -122,7 +123,7 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
 
       enter("train");
       TrainingActivities trainer =
-          trainingStub(hostQueue, Duration.ofSeconds(limits.timeoutSeconds()).plusMinutes(30), Duration.ofMinutes(2));
+          trainingStub(hostQueue, Duration.ofSeconds(limits.timeoutSeconds()).plusMinutes(30), request.heartbeatTimeout());
       TrainingResult result;
       try {
         result =
@@ -178,8 +179,22 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
       // The report is the record; write-back is a convenience and must not change the verdict.
       log.warn("could not write the verdict back to the registry: {}", describe(failure));
     }
+    recordMetrics(written);
     step = "done";
     return new ReplayResult(request.replayId(), written.verdict(), written.verdictReason(), uri);
+  }
+
+  /**
+   * Replays by verdict and step durations, through the workflow's metrics scope, which the SDK keeps
+   * replay-safe (nothing is recorded twice when a history is replayed) and the worker exports to
+   * Prometheus.
+   */
+  private static void recordMetrics(ReplayReport report) {
+    Scope scope = Workflow.getMetricsScope();
+    scope.tagged(Map.of("verdict", report.verdict().name())).counter("timemachine_replays").inc(1);
+    report.durationsMs()
+        .forEach((name, ms) -> scope.tagged(Map.of("step", name)).timer("timemachine_step_duration").record(
+            com.uber.m3.util.Duration.ofMillis(ms)));
   }
 
   private TrainingActivities trainingStub(String queue, Duration startToClose, Duration heartbeat) {

@@ -31,13 +31,21 @@ class ReplayWorkflowTest {
   static final String TRAINING_QUEUE = "training";
 
   private TestWorkflowEnvironment env;
+  private final io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+      new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+  private com.uber.m3.tally.Scope scope;
   private FakeActivities.Control control;
   private FakeActivities.Training training;
 
   private ReplayResult replay(FakeActivities.Control control, FakeActivities.Training training) {
     this.control = control;
     this.training = training;
-    env = TestWorkflowEnvironment.newInstance();
+    scope =
+        new com.uber.m3.tally.RootScopeBuilder()
+            .reporter(new io.temporal.common.reporter.MicrometerClientStatsReporter(meters))
+            .reportEvery(com.uber.m3.util.Duration.ofMillis(10));
+    env = TestWorkflowEnvironment.newInstance(
+        io.temporal.testing.TestEnvironmentOptions.newBuilder().setMetricsScope(scope).build());
     Worker controlWorker = env.newWorker(CONTROL_QUEUE);
     controlWorker.registerWorkflowImplementationTypes(ReplayWorkflowImpl.class);
     controlWorker.registerActivitiesImplementations(control);
@@ -74,7 +82,7 @@ class ReplayWorkflowTest {
   }
 
   @Test
-  void identical_artifacts_are_reproduced_bitwise() {
+  void identical_artifacts_are_reproduced_bitwise() throws Exception {
     ReplayResult result =
         replay(
             new FakeActivities.Control(() -> Fixtures.version(Map.of())),
@@ -92,6 +100,11 @@ class ReplayWorkflowTest {
     assertThat(report.triplet().data().files()).as("workflow payloads carry no file list").isEmpty();
     assertThat(training.cleaned).as("work dir cleaned").containsExactly("replay-test-1");
     assertThat(control.verdictsRecorded).containsExactly("churn@1=REPRODUCED_BITWISE");
+    scope.close();
+    assertThat(meters.get("timemachine_replays").tag("verdict", "REPRODUCED_BITWISE").counter().count())
+        .as("replays counted by verdict").isEqualTo(1.0);
+    assertThat(meters.get("timemachine_step_duration").tag("step", "train").timer().count())
+        .as("training time recorded").isEqualTo(1);
   }
 
   @Test

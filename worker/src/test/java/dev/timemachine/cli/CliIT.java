@@ -1,0 +1,157 @@
+package dev.timemachine.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.timemachine.activities.container.DockerContainerEngine;
+import dev.timemachine.activities.TrainingActivitiesImpl;
+import dev.timemachine.domain.CodeRef;
+import dev.timemachine.domain.ImageRef;
+import dev.timemachine.domain.Json;
+import dev.timemachine.domain.TrainingLimits;
+import dev.timemachine.ports.Progress;
+import dev.timemachine.samples.SampleEnvironment;
+import dev.timemachine.samples.SampleProject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayNameGeneration;
+import org.junit.jupiter.api.DisplayNameGenerator;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The CLI as a user runs it: the packaged jar in its own process, with exit codes, stdout and stderr
+ * checked. Uses the embedded defaults (in-process Temporal, local-directory store, local Docker).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
+class CliIT {
+  private static final Path JAR = Path.of("target/timemachine.jar");
+
+  @TempDir Path tmp;
+  private Path home;
+  private SampleProject.Repository repo;
+  private ImageRef image;
+  private Path data;
+  private Path original;
+  private String snapshotUri;
+
+  record Result(int exit, String out, String err) {}
+
+  private Result cli(String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of("java", "-jar", JAR.toAbsolutePath().toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command);
+    Map<String, String> env = pb.environment();
+    env.remove("TEMPORAL_ADDRESS");
+    env.put("TIMEMACHINE_HOME", home.toString());
+    env.remove("TIMEMACHINE_STORE");
+    Path out = tmp.resolve("stdout-" + System.nanoTime());
+    Path err = tmp.resolve("stderr-" + System.nanoTime());
+    Process process = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    assertThat(process.waitFor(10, TimeUnit.MINUTES)).as("timemachine %s finished", String.join(" ", args)).isTrue();
+    return new Result(process.exitValue(), Files.readString(out), Files.readString(err));
+  }
+
+  @BeforeAll
+  void prepare() throws Exception {
+    assertThat(JAR).as("the packaged CLI (mvn package runs before the integration tests)").exists();
+    home = tmp.resolve("home");
+    image = SampleEnvironment.pinned();
+    repo = SampleProject.createRepository(SampleProject.CHURN, tmp.resolve("churn"));
+    TrainingLimits limits = new TrainingLimits(1, 1L << 30, 600, 256);
+    try (DockerContainerEngine engine = new DockerContainerEngine("unix:///var/run/docker.sock")) {
+      engine.pull(image, Progress.NONE);
+      data = Files.createDirectories(tmp.resolve("data"));
+      original = Files.createDirectories(tmp.resolve("original"));
+      var gen = new CodeRef(repo.url(), repo.commit(), SampleProject.MAKE_DATA, ".");
+      assertThat(engine.run(TrainingActivitiesImpl.trainingRequest("timemachine-cli-it-data-" + System.nanoTime(), image, gen,
+          repo.directory(), Files.createTempDirectory("empty"), data, limits, Map.of()), Progress.NONE).exitCode()).isZero();
+      var code = new CodeRef(repo.url(), repo.commit(), SampleProject.ENTRY_POINT, ".");
+      assertThat(engine.run(TrainingActivitiesImpl.trainingRequest("timemachine-cli-it-train-" + System.nanoTime(), image,
+          code, repo.directory(), data, original, limits, Map.of()), Progress.NONE).exitCode()).isZero();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void no_command_is_a_usage_error() throws Exception {
+    Result r = cli();
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).contains("a command is required");
+  }
+
+  @Test
+  @Order(2)
+  void a_malformed_model_is_a_usage_error_in_one_line() throws Exception {
+    Result r = cli("replay", "churn");
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).startsWith("error: expected <name>@<version>, got 'churn'");
+    assertThat(r.err()).doesNotContain("at dev.timemachine");
+  }
+
+  @Test
+  @Order(3)
+  void snapshot_create_prints_the_root_digest_and_uri() throws Exception {
+    Result r = cli("snapshot", "create", data.toString(), home.resolve("store").toUri().toString());
+    assertThat(r.exit()).as(r.err()).isZero();
+    String[] lines = r.out().strip().split("\n");
+    assertThat(lines[0]).matches("sha256:[0-9a-f]{64}");
+    assertThat(lines[1]).startsWith("file:").endsWith("/snapshots/" + lines[0].substring(7));
+    snapshotUri = lines[1];
+  }
+
+  @Test
+  @Order(4)
+  void an_image_named_by_tag_is_refused_at_registration() throws Exception {
+    Result r = cli("register", "--model", "churn@1", "--repo", repo.url(), "--commit", repo.commit(),
+        "--entry-point", "python3 train.py", "--image", SampleEnvironment.REPOSITORY + ":bookworm",
+        "--data", data.toString(), "--output", original.toString());
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).contains("not pinned by digest");
+  }
+
+  @Test
+  @Order(5)
+  void register_then_replay_json_is_reproduced_bitwise_with_only_json_on_stdout() throws Exception {
+    Result reg = cli("register", "--model", "churn@1", "--repo", repo.url(), "--commit", repo.commit(),
+        "--entry-point", "python3 train.py", "--image", image.toString(), "--data", snapshotUri,
+        "--output", original.toString());
+    assertThat(reg.exit()).as(reg.err()).isZero();
+    assertThat(reg.out()).contains("registered churn@1");
+
+    Result list = cli("models", "list");
+    assertThat(list.out()).contains("churn@1").contains(repo.commit().substring(0, 12));
+
+    Result r = cli("replay", "churn@1", "--json");
+    assertThat(r.exit()).as(r.err()).isZero();
+    JsonNode report = Json.mapper().readTree(r.out());
+    assertThat(report.get("verdict").asText()).isEqualTo("REPRODUCED_BITWISE");
+    assertThat(report.get("inputs").get("data").asText()).isEqualTo("VERIFIED");
+    assertThat(r.err()).as("progress on stderr").contains("train");
+  }
+
+  @Test
+  @Order(6)
+  void altering_a_stored_snapshot_file_makes_the_next_replay_exit_3_naming_the_file() throws Exception {
+    Path stored = Path.of(java.net.URI.create(snapshotUri)).resolve("files/customers.csv");
+    Files.writeString(stored, Files.readString(stored).replace("C00001,", "C00001X,"), StandardCharsets.UTF_8);
+
+    Result r = cli("replay", "churn@1");
+
+    assertThat(r.exit()).as(r.err()).isEqualTo(3);
+    assertThat(r.out()).contains("INPUTS_UNVERIFIABLE").contains("customers.csv");
+  }
+}
