@@ -33,6 +33,9 @@ import java.util.concurrent.TimeoutException;
  * progress stream at most once a second.
  */
 public final class ReplayRunner {
+  /** About five minutes of a server that does not answer before a waiting client gives up. */
+  private static final int MAX_LOST_CONNECTIONS = 150;
+
   private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss");
 
   private final TemporalRuntime temporal;
@@ -72,6 +75,7 @@ public final class ReplayRunner {
     CompletableFuture<ReplayResult> result = stub.getResultAsync(ReplayResult.class);
     long started = System.nanoTime();
     String last = "";
+    int lostConnections = 0;
     while (true) {
       try {
         return result.get(1, TimeUnit.SECONDS);
@@ -87,8 +91,24 @@ public final class ReplayRunner {
         Thread.currentThread().interrupt();
         throw TimemachineException.unavailable("interrupted while waiting for " + execution.getWorkflowId(), e);
       } catch (ExecutionException e) {
-        throw translate(e.getCause(), execution.getWorkflowId());
+        if (e.getCause() instanceof WorkflowFailedException || ++lostConnections > MAX_LOST_CONNECTIONS) {
+          throw translate(e.getCause(), execution.getWorkflowId());
+        }
+        // The server may be restarting: the replay is durable, so wait for it to come back.
+        progress.printf("lost contact with Temporal (%s); retrying%n", e.getCause().getClass().getSimpleName());
+        progress.flush();
+        sleep(2000);
+        result = stub.getResultAsync(ReplayResult.class);
       }
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw TimemachineException.unavailable("interrupted", e);
     }
   }
 

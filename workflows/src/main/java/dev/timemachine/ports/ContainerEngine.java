@@ -39,10 +39,10 @@ public interface ContainerEngine {
   PulledImage pull(ImageRef image, Progress progress);
 
   /**
-   * Runs the container to completion with network mode {@code none}, or, if a container of that name
-   * is still running from an earlier attempt, waits for it instead; one that has exited is removed
-   * and started afresh. Kills and removes it on timeout or when {@code progress} throws (cancellation).
-   * The container is removed before this returns.
+   * Runs the container to completion with network mode {@code none}. If a container of that name
+   * exists from an earlier attempt, it is not started again: a running one is followed, an exited one
+   * is collected (exit code, logs). Kills and removes it on timeout (counted from its start) or when
+   * {@code progress} throws (cancellation). The container is removed before this returns.
    */
   ContainerExit run(ContainerRequest request, Progress progress);
 
