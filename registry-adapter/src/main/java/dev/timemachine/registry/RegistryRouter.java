@@ -55,6 +55,12 @@ public final class RegistryRouter implements ModelRegistry {
   }
 
   @Override
+  public void validateSpec(String modelSpec) {
+    Route route = route(modelSpec);
+    registry(route.registry()).validateSpec(route.spec());
+  }
+
+  @Override
   public ModelVersion resolve(String modelSpec) {
     Route route = route(modelSpec);
     return registry(route.registry()).resolve(route.spec());

@@ -48,7 +48,7 @@ public final class ReplayCommand implements Callable<Integer> {
     String id = replayId != null ? replayId : ReplayRunner.newReplayId(model);
     try (Components components = new Components(config);
         TemporalRuntime temporal = TemporalRuntime.connect(config)) {
-      components.registries().route(model);
+      components.registries().validateSpec(model);
       if (temporal.embedded()) {
         temporal.startAllWorkers(components);
       }

@@ -125,18 +125,16 @@ public final class ReplayRunner {
                       .setExecution(execution)
                       .build());
       for (PendingActivityInfo activity : response.getPendingActivitiesList()) {
-        String details = "";
+        String details = null;
         if (activity.hasHeartbeatDetails()) {
           details =
               DataConverter.getDefaultInstance()
                   .fromPayloads(0, Optional.of(activity.getHeartbeatDetails()), String.class, String.class);
         }
-        line.append(" | ").append(activity.getActivityType().getName());
+        // Heartbeat details name their step ("train: running 12s; last log: ..."); else show the activity.
+        line.append(" | ").append(details != null && !details.isEmpty() ? details : activity.getActivityType().getName());
         if (activity.getAttempt() > 1) {
           line.append(" (attempt ").append(activity.getAttempt()).append(')');
-        }
-        if (details != null && !details.isEmpty()) {
-          line.append(": ").append(details);
         }
       }
       return line.toString();

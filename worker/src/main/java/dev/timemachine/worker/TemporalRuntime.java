@@ -45,7 +45,7 @@ public final class TemporalRuntime implements AutoCloseable {
 
   /** Connects, reporting the SDK's and the workflow's metrics to {@code metrics} if given. */
   public static TemporalRuntime connect(Config config, Metrics metrics) {
-    com.uber.m3.tally.Scope scope = metrics == null ? com.uber.m3.tally.NoopScope.getInstance() : metrics.scope();
+    com.uber.m3.tally.Scope scope = metrics == null ? new com.uber.m3.tally.NoopScope() : metrics.scope();
     if (config.embeddedTemporal()) {
       TestWorkflowEnvironment env =
           TestWorkflowEnvironment.newInstance(

@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CliIT {
   private static final Path JAR = Path.of("target/timemachine.jar");
 
-  @TempDir Path tmp;
+  @TempDir static Path tmp;
   private Path home;
   private SampleProject.Repository repo;
   private ImageRef image;

@@ -62,7 +62,7 @@ class CrashRecoveryIT {
   /** Long enough to kill things in the middle of it; the model it then trains is the seeded sample. */
   private static final List<String> SLOW_ENTRY_POINT = List.of("sh", "-c", "sleep 20 && exec python3 train.py");
 
-  @TempDir Path tmp;
+  @TempDir static Path tmp;
   private Map<String, String> env;
   private Config config;
   private Components components;

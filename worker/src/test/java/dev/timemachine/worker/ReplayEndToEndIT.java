@@ -46,7 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class ReplayEndToEndIT {
-  @TempDir Path tmp;
+  @TempDir static Path tmp;
 
   private Components components;
   private TemporalRuntime temporal;

@@ -1,6 +1,7 @@
 package dev.timemachine.domain;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 
 /**
@@ -9,7 +10,12 @@ import java.util.List;
  * payloads small; the root digest still pins every file, since it is computed over all their hashes.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record DataRef(String snapshotUri, String rootDigest, int fileCount, long totalBytes, List<FileEntry> files) {
+public record DataRef(
+    String snapshotUri,
+    String rootDigest,
+    int fileCount,
+    long totalBytes,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<FileEntry> files) {
   public DataRef {
     if (snapshotUri == null || snapshotUri.isBlank()) {
       throw TimemachineException.invalidInput("data.snapshotUri is required");

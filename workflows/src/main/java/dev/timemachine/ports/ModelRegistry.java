@@ -9,6 +9,9 @@ import java.util.List;
  * addressed by a model spec whose form it defines ({@code churn@3} for the built-in registry).
  */
 public interface ModelRegistry {
+  /** Checks a spec's form before any replay starts; throws {@code INVALID_INPUT} with the expected form. */
+  default void validateSpec(String modelSpec) {}
+
   /** Resolves a model spec; throws {@code NOT_FOUND} or {@code INPUT_UNVERIFIABLE} (incomplete triplet). */
   ModelVersion resolve(String modelSpec);
 

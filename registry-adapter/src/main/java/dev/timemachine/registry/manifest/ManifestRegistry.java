@@ -41,6 +41,11 @@ public final class ManifestRegistry implements ModelRegistry {
   }
 
   @Override
+  public void validateSpec(String modelSpec) {
+    ModelRef.parse(modelSpec);
+  }
+
+  @Override
   public ModelVersion resolve(String modelSpec) {
     ModelRef model = ModelRef.parse(modelSpec);
     String key = key(model);
