@@ -1,0 +1,118 @@
+package dev.timemachine.activities.data;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.timemachine.activities.store.ObjectStores;
+import dev.timemachine.activities.store.S3Settings;
+import dev.timemachine.domain.DataRef;
+import dev.timemachine.domain.Digests;
+import dev.timemachine.domain.InputKind;
+import dev.timemachine.domain.InputUnverifiableException;
+import dev.timemachine.domain.TimemachineException;
+import dev.timemachine.ports.Progress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayNameGeneration;
+import org.junit.jupiter.api.DisplayNameGenerator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Snapshots over the local-directory store; {@code S3SnapshotsIT} runs the same paths against real S3. */
+@DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
+class SnapshotsTest {
+  @TempDir Path tmp;
+  private Path data;
+  private String store;
+  private final Snapshots snapshots = new Snapshots(new ObjectStores(S3Settings.fromEnvironment(Map.of())));
+
+  @BeforeEach
+  void data() throws Exception {
+    data = Files.createDirectories(tmp.resolve("data"));
+    Files.writeString(data.resolve("train.csv"), "a,b\n1,2\n");
+    Files.createDirectories(data.resolve("nested/deeper"));
+    Files.writeString(data.resolve("nested/deeper/labels.txt"), "yes\nno\n");
+    store = tmp.resolve("store").toUri().toString();
+  }
+
+  @Test
+  void a_snapshot_is_content_addressed_and_restores_byte_for_byte() throws Exception {
+    List<String> progress = new ArrayList<>();
+    DataRef ref = snapshots.create(data, store, progress::add);
+
+    assertThat(ref.fileCount()).isEqualTo(2);
+    assertThat(ref.files()).extracting(f -> f.path()).containsExactly("nested/deeper/labels.txt", "train.csv");
+    assertThat(ref.files().get(1).sha256()).isEqualTo(Digests.sha256Hex("a,b\n1,2\n".getBytes(StandardCharsets.UTF_8)));
+    assertThat(ref.snapshotUri()).endsWith("/snapshots/" + ref.rootDigest().substring(7));
+    assertThat(snapshots.create(data, store, Progress.NONE)).as("same content, same snapshot").isEqualTo(ref);
+
+    Path restored = tmp.resolve("restored");
+    Files.createDirectories(restored);
+    Files.writeString(restored.resolve("stale.txt"), "left over from an earlier attempt");
+    String evidence = snapshots.restore(ref.withoutFiles(), restored, Progress.NONE);
+
+    assertThat(evidence).contains(ref.rootDigest()).contains("2 files");
+    assertThat(restored.resolve("train.csv")).hasContent("a,b\n1,2\n");
+    assertThat(restored.resolve("nested/deeper/labels.txt")).hasContent("yes\nno\n");
+    assertThat(restored.resolve("stale.txt")).as("target emptied first").doesNotExist();
+  }
+
+  @Test
+  void a_stored_file_altered_after_creation_is_unverifiable_and_named() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Path stored = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("files/train.csv");
+    Files.writeString(stored, "a,b\n1,3\n");
+
+    assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("r"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("data file 'train.csv'")
+        .hasMessageContaining("recorded " + ref.files().get(1).sha256())
+        .satisfies(e -> assertThat(((InputUnverifiableException) e).input()).isEqualTo(InputKind.DATA));
+  }
+
+  @Test
+  void a_stored_file_deleted_after_creation_is_unverifiable_and_named() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Files.delete(Path.of(java.net.URI.create(ref.snapshotUri())).resolve("files/nested/deeper/labels.txt"));
+
+    assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("r"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("'nested/deeper/labels.txt' is missing");
+  }
+
+  @Test
+  void a_stored_manifest_that_no_longer_hashes_to_the_recorded_root_is_unverifiable() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Path manifest = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("manifest.json");
+    String text = Files.readString(manifest);
+    Files.writeString(manifest, text.replace("\"size\" : 8", "\"size\" : 9"));
+
+    assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("r"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("changed after registration");
+  }
+
+  @Test
+  void a_snapshot_uri_without_a_manifest_is_unverifiable() {
+    DataRef missing = new DataRef(store + "/snapshots/nothing", "sha256:" + "0".repeat(64), 1, 1, List.of());
+    assertThatThrownBy(() -> snapshots.restore(missing, tmp.resolve("r"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("manifest.json not found");
+  }
+
+  @Test
+  void an_empty_directory_or_a_symlink_cannot_be_snapshotted() throws Exception {
+    Path empty = Files.createDirectories(tmp.resolve("empty"));
+    assertThatThrownBy(() -> snapshots.create(empty, store, Progress.NONE)).hasMessageContaining("is empty");
+    Files.createSymbolicLink(data.resolve("link.csv"), data.resolve("train.csv"));
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessageContaining("link.csv")
+        .hasMessageContaining("symbolic link");
+  }
+}

@@ -1,0 +1,110 @@
+package dev.timemachine.activities.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.timemachine.activities.data.Snapshots;
+import dev.timemachine.domain.DataRef;
+import dev.timemachine.domain.ErrorType;
+import dev.timemachine.domain.InputUnverifiableException;
+import dev.timemachine.domain.TimemachineException;
+import dev.timemachine.ports.ObjectStore;
+import dev.timemachine.ports.Progress;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayNameGeneration;
+import org.junit.jupiter.api.DisplayNameGenerator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The S3 store and snapshots against a real S3-compatible server (s3proxy) on 127.0.0.1:9000. */
+@DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
+class S3ObjectStoreIT {
+  static final String ENDPOINT = "http://127.0.0.1:9000";
+  static final Map<String, String> ENV = Map.of(
+      "TIMEMACHINE_S3_ENDPOINT", ENDPOINT, "AWS_ACCESS_KEY_ID", "timemachine",
+      "AWS_SECRET_ACCESS_KEY", "timemachine-secret", "AWS_REGION", "us-east-1");
+  static final String BUCKET = "tm-store-it-" + System.currentTimeMillis();
+
+  static ObjectStores stores;
+  @TempDir static Path tmp;
+
+  @BeforeAll
+  static void server() {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", 9000), 1000);
+    } catch (IOException e) {
+      throw new IllegalStateException(
+          "S3-compatible server not reachable at " + ENDPOINT + ": start it with scripts/services.sh up", e);
+    }
+    stores = new ObjectStores(S3Settings.fromEnvironment(ENV));
+    ((S3ObjectStore) stores.open("s3://" + BUCKET)).createBucketIfMissing();
+  }
+
+  @AfterAll
+  static void close() {
+    stores.close();
+  }
+
+  @Test
+  void objects_round_trip_under_a_prefix_and_write_once_holds() {
+    ObjectStore store = stores.open("s3://" + BUCKET + "/team-a");
+    assertThat(store.rootUri()).isEqualTo("s3://" + BUCKET + "/team-a");
+    assertThat(store.putIfAbsent("reports/r1.json", "first".getBytes(StandardCharsets.UTF_8))).isTrue();
+    assertThat(store.putIfAbsent("reports/r1.json", "second".getBytes(StandardCharsets.UTF_8))).isFalse();
+    assertThat(new String(store.getBytes("reports/r1.json"), StandardCharsets.UTF_8)).isEqualTo("first");
+    assertThat(store.list("reports/")).containsExactly("reports/r1.json");
+    assertThat(stores.open("s3://" + BUCKET + "/team-b").list("")).as("prefixes isolate stores").isEmpty();
+    assertThatThrownBy(() -> store.getBytes("reports/none.json"))
+        .isInstanceOf(TimemachineException.class)
+        .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.NOT_FOUND));
+  }
+
+  @Test
+  void wrong_credentials_are_a_configuration_error_saying_what_to_check() {
+    try (ObjectStores bad = new ObjectStores(S3Settings.fromEnvironment(Map.of(
+        "TIMEMACHINE_S3_ENDPOINT", ENDPOINT, "AWS_ACCESS_KEY_ID", "timemachine",
+        "AWS_SECRET_ACCESS_KEY", "wrong", "AWS_REGION", "us-east-1")))) {
+      assertThatThrownBy(() -> bad.open("s3://" + BUCKET).getBytes("anything"))
+          .isInstanceOf(TimemachineException.class)
+          .satisfies(e -> {
+            assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFIGURATION);
+            assertThat(((TimemachineException) e).hint()).contains("AWS_SECRET_ACCESS_KEY");
+          });
+    }
+  }
+
+  @Test
+  void a_missing_bucket_is_a_configuration_error() {
+    assertThatThrownBy(() -> stores.open("s3://no-such-bucket-" + System.nanoTime()).list(""))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessageContaining("does not exist");
+  }
+
+  @Test
+  void a_snapshot_round_trips_through_s3_and_a_tampered_object_is_named() throws Exception {
+    Path data = Files.createDirectories(tmp.resolve("data"));
+    Files.writeString(data.resolve("customers.csv"), "id,churned\n1,0\n2,1\n");
+    Files.writeString(data.resolve("README.txt"), "sample\n");
+    Snapshots snapshots = new Snapshots(stores);
+    DataRef ref = snapshots.create(data, "s3://" + BUCKET + "/snap", Progress.NONE);
+    assertThat(ref.snapshotUri()).startsWith("s3://" + BUCKET + "/snap/snapshots/");
+
+    Path restored = tmp.resolve("restored");
+    snapshots.restore(ref.withoutFiles(), restored, Progress.NONE);
+    assertThat(restored.resolve("customers.csv")).hasSameTextualContentAs(data.resolve("customers.csv"));
+
+    Path altered = Files.writeString(tmp.resolve("altered.csv"), "id,churned\n1,1\n2,1\n");
+    stores.open(ref.snapshotUri()).put("files/customers.csv", altered);
+    assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("again"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("data file 'customers.csv'");
+  }
+}
