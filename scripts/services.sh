@@ -4,6 +4,7 @@
 #   - a local image registry on 127.0.0.1:5000 (CNCF distribution, Debian package docker-registry)
 #   - the sample environment image, built offline (debootstrap + docker import) and pushed to that registry
 #   - an S3-compatible server (s3proxy from Maven Central) on 127.0.0.1:9000
+#   - a durable Temporal dev server (scripts/temporal.sh; built from the Go module proxy) on 127.0.0.1:7233
 # Idempotent: a service that already answers is left alone. Safe to run on every CI run and every demo.
 # Usage: scripts/services.sh [up|status|down]
 set -euo pipefail
@@ -112,6 +113,7 @@ status() {
   curl -fsS "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1 && echo "registry: up ($REGISTRY_ADDR)" || echo "registry: down"
   sample_image_in_registry 2>/dev/null && echo "sample image: $SAMPLE_IMAGE" || echo "sample image: missing"
   curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && echo "s3: up (127.0.0.1:$S3_PORT)" || echo "s3: down"
+  "$ROOT/scripts/temporal.sh" status
 }
 
 case "${1:-up}" in
@@ -121,12 +123,14 @@ case "${1:-up}" in
     start_registry
     build_sample_image
     start_s3
+    "$ROOT/scripts/temporal.sh" up
     status
     ;;
   status) status ;;
   down)
     pkill -f "s3proxy.*--properties $STATE" || true
     pkill -f "docker-registry serve $STATE" || true
+    "$ROOT/scripts/temporal.sh" down || true
     ;;
   *) echo "usage: $0 [up|status|down]" >&2; exit 2 ;;
 esac
