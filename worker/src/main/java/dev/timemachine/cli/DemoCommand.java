@@ -88,9 +88,8 @@ public final class DemoCommand implements Callable<Integer> {
           version.recorded().artifacts().size(), version.recorded().metrics());
 
       step(err, "5/5", "replay of " + version.model());
-      if (temporal.embedded()) {
-        temporal.startAllWorkers(components);
-      }
+      // The demo is self-contained: it brings its own worker, also when it uses a Temporal server.
+      temporal.startAllWorkers(components);
       String spec = version.model().toString();
       ReplayResult result =
           new ReplayRunner(temporal, config).run(spec, ReplayRunner.newReplayId(spec), config.limits(), err);

@@ -210,6 +210,23 @@ class CrashRecoveryIT {
     undisturbed = result.verdict();
     say("undisturbed replay %s: %s (%s)", id, result.verdict(), result.reason());
     assertThat(result.verdict()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+
+    // The worker's Prometheus endpoint counts the replay by verdict and carries the SDK's own metrics.
+    String log = Files.readString(tmp.resolve("worker-0.log"));
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("metrics at (http://\\S+/metrics)").matcher(log);
+    assertThat(m.find()).as("worker announces its metrics endpoint: %s", log).isTrue();
+    String scrape = "";
+    for (int i = 0; i < 20 && !scrape.contains("timemachine_replays_total"); i++) {
+      Thread.sleep(500);
+      scrape = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(URI.create(m.group(1))).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+    assertThat(scrape).containsPattern("timemachine_replays_total\\{[^}]*verdict=\"REPRODUCED_BITWISE\"[^}]*\\} 1\\.0");
+    assertThat(scrape).containsPattern("timemachine_step_duration_seconds_count\\{[^}]*step=\"train\"");
+    assertThat(scrape).as("the SDK's own metrics").contains("temporal_");
+    say("worker metrics: %d lines of Prometheus text, replays by verdict and step durations present",
+        scrape.lines().count());
     workers.remove(0).destroy();
   }
 
