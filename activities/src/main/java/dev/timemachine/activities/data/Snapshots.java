@@ -53,7 +53,9 @@ public final class Snapshots {
     String snapshotUri = base.uriOf("snapshots/" + root.substring("sha256:".length()));
     ObjectStore snapshot = stores.open(snapshotUri);
     long total = files.stream().mapToLong(FileEntry::size).sum();
-    if (!snapshot.exists(MANIFEST)) {
+    if (snapshot.exists(MANIFEST)) {
+      checkExisting(snapshot, root, files);
+    } else {
       long done = 0;
       long lastReport = 0;
       int count = 0;
@@ -69,6 +71,31 @@ public final class Snapshots {
       snapshot.putIfAbsent(MANIFEST, Json.toBytes(new SnapshotManifest(SnapshotManifest.SCHEMA, root, files.size(), total, files)));
     }
     return DataRef.of(snapshotUri, files);
+  }
+
+  /**
+   * A snapshot with this content exists already, so nothing is uploaded; but a store that was altered
+   * since must not be vouched for again. Its manifest must hash to the root digest and every file must
+   * have its size (a cheap check of each object; the full sha256 check happens at every restore).
+   * Nothing is repaired: an altered snapshot is evidence, and the user decides what to do with it.
+   */
+  private void checkExisting(ObjectStore snapshot, String root, List<FileEntry> files) {
+    SnapshotManifest stored = readManifest(snapshot.rootUri());
+    String hint = "investigate, then remove " + snapshot.rootUri() + "/ from the store and create the snapshot again";
+    if (!Digests.rootDigest(stored.files()).equals(root)) {
+      throw TimemachineException.conflict(
+          "snapshot " + snapshot.rootUri() + " exists, but its manifest no longer hashes to " + root + ": the store was altered",
+          hint);
+    }
+    for (FileEntry file : files) {
+      long size = snapshot.size("files/" + file.path()).orElse(-1L);
+      if (size != file.size()) {
+        throw TimemachineException.conflict(
+            "snapshot " + snapshot.rootUri() + " exists, but its file '" + file.path() + "' "
+                + (size < 0 ? "is missing" : "has " + size + " bytes instead of " + file.size()) + ": the store was altered",
+            hint);
+      }
+    }
   }
 
   public SnapshotManifest readManifest(String snapshotUri) {

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.DisplayNameGenerator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Snapshots over the local-directory store; {@code S3SnapshotsIT} runs the same paths against real S3. */
+/** Snapshots over the local-directory store; {@code S3ObjectStoreIT} runs a snapshot through real S3. */
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class SnapshotsTest {
   @TempDir Path tmp;
@@ -73,6 +73,24 @@ class SnapshotsTest {
         .hasMessageContaining("data file 'train.csv'")
         .hasMessageContaining("recorded " + ref.files().get(1).sha256())
         .satisfies(e -> assertThat(((InputUnverifiableException) e).input()).isEqualTo(InputKind.DATA));
+  }
+
+  @Test
+  void creating_the_same_snapshot_again_over_an_altered_store_is_refused_and_leaves_the_evidence() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Path stored = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("files/train.csv");
+    Files.writeString(stored, "a,b\n1,2,3\n");
+
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessageContaining("its file 'train.csv' has 10 bytes instead of 8: the store was altered")
+        .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(dev.timemachine.domain.ErrorType.CONFLICT))
+        .satisfies(e -> assertThat(((TimemachineException) e).hint()).contains("remove " + ref.snapshotUri() + "/"));
+    assertThat(stored).as("the altered file is not overwritten").hasContent("a,b\n1,2,3\n");
+
+    Files.delete(stored);
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .hasMessageContaining("its file 'train.csv' is missing");
   }
 
   @Test
