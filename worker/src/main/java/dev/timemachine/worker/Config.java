@@ -2,6 +2,7 @@ package dev.timemachine.worker;
 
 import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.domain.TrainingLimits;
+import dev.timemachine.workflow.ReplayRequest;
 import dev.timemachine.workflow.TaskQueues;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -14,6 +15,9 @@ import java.util.Map;
  * docker-compose passes settings). Each variable is documented in README.md.
  *
  * @param temporalAddress host:port of a Temporal frontend, or null for an in-process server
+ * @param heartbeatTimeoutSeconds how long a training-host step may stay silent before Temporal counts
+ *     its worker as dead and retries the step elsewhere (on the same host's queue); this is how long
+ *     a replay waits after a worker is killed before a restarted worker takes it over
  */
 public record Config(
     String temporalAddress,
@@ -26,6 +30,7 @@ public record Config(
     Path workDir,
     String dockerHost,
     TrainingLimits limits,
+    int heartbeatTimeoutSeconds,
     Map<String, String> environment) {
 
   public static Config fromEnvironment() {
@@ -43,6 +48,13 @@ public record Config(
             parseLong(env, "TIMEMACHINE_TRAIN_TIMEOUT_SECONDS", defaults.timeoutSeconds()),
             (int) parseLong(env, "TIMEMACHINE_TRAIN_PIDS", defaults.pidsLimit()));
     String address = env.get("TEMPORAL_ADDRESS");
+    long heartbeat =
+        parseLong(env, "TIMEMACHINE_HEARTBEAT_TIMEOUT_SECONDS", ReplayRequest.DEFAULT_HEARTBEAT_TIMEOUT_SECONDS);
+    if (heartbeat < 5 || heartbeat > 3600) {
+      throw TimemachineException.configuration(
+          "TIMEMACHINE_HEARTBEAT_TIMEOUT_SECONDS=" + heartbeat + " is out of range",
+          "use 5 to 3600 seconds; workers heartbeat about once a second");
+    }
     return new Config(
         address == null || address.isBlank() ? null : address.trim(),
         get(env, "TEMPORAL_NAMESPACE", "default"),
@@ -54,6 +66,7 @@ public record Config(
         Path.of(get(env, "TIMEMACHINE_WORK_DIR", home.resolve("work").toString())).toAbsolutePath(),
         get(env, "DOCKER_HOST", "unix:///var/run/docker.sock"),
         limits,
+        (int) heartbeat,
         Map.copyOf(env));
   }
 
@@ -69,7 +82,7 @@ public record Config(
   public Config withLimits(TrainingLimits newLimits) {
     return new Config(
         temporalAddress, namespace, controlQueue, trainingQueue, workerId, home, storeUri, workDir, dockerHost, newLimits,
-        environment);
+        heartbeatTimeoutSeconds, environment);
   }
 
   private static String get(Map<String, String> env, String name, String fallback) {

@@ -8,8 +8,15 @@ import dev.timemachine.workflow.ReplayRequest;
 import dev.timemachine.workflow.ReplayResult;
 import dev.timemachine.workflow.ReplayWorkflow;
 import io.temporal.api.common.v1.WorkflowExecution;
+import io.temporal.api.enums.v1.PendingActivityState;
+import io.temporal.api.enums.v1.TaskQueueType;
+import io.temporal.api.taskqueue.v1.TaskQueue;
 import io.temporal.api.workflow.v1.PendingActivityInfo;
+import io.temporal.api.workflowservice.v1.DescribeTaskQueueRequest;
+import io.temporal.api.query.v1.WorkflowQuery;
 import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
+import io.temporal.api.workflowservice.v1.QueryWorkflowRequest;
+import io.temporal.api.workflowservice.v1.QueryWorkflowResponse;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowFailedException;
 import io.temporal.client.WorkflowOptions;
@@ -20,6 +27,8 @@ import java.io.PrintWriter;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -35,6 +44,12 @@ import java.util.concurrent.TimeoutException;
 public final class ReplayRunner {
   /** About five minutes of a server that does not answer before a waiting client gives up. */
   private static final int MAX_LOST_CONNECTIONS = 150;
+
+  /**
+   * Workers send heartbeats to the server at least every {@code TemporalRuntime.HEARTBEAT_THROTTLE}
+   * (5 s) while a step runs; twice that without one means the worker is probably gone.
+   */
+  static final long SILENCE_WARNING_SECONDS = 10;
 
   private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss");
 
@@ -63,8 +78,13 @@ public final class ReplayRunner {
             ReplayWorkflow.class,
             WorkflowOptions.newBuilder().setWorkflowId(replayId).setTaskQueue(config.controlQueue()).build());
     WorkflowExecution execution =
-        WorkflowClient.start(workflow::replay, new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue()));
+        WorkflowClient.start(
+            workflow::replay,
+            new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue(), config.heartbeatTimeoutSeconds()));
     progress.printf("replay %s of %s started (workflow %s)%n", replayId, modelSpec, execution.getWorkflowId());
+    if (!temporal.embedded()) {
+      idleQueues().forEach(warning -> progress.println("warning: " + warning));
+    }
     progress.flush();
     return await(execution, progress);
   }
@@ -103,6 +123,38 @@ public final class ReplayRunner {
     }
   }
 
+  /**
+   * The task queues of a replay that no worker has polled lately, each as a sentence saying what to
+   * start. Without a worker a replay does not fail: it waits, durably, and a user watching a silent
+   * progress line deserves to know why.
+   */
+  List<String> idleQueues() {
+    List<String> idle = new ArrayList<>();
+    checkPollers(config.controlQueue(), TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, "control", idle);
+    checkPollers(config.trainingQueue(), TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, "training", idle);
+    return idle;
+  }
+
+  private void checkPollers(String queue, TaskQueueType type, String role, List<String> idle) {
+    try {
+      var response =
+          temporal.service().blockingStub().withDeadlineAfter(5, TimeUnit.SECONDS)
+              .describeTaskQueue(
+                  DescribeTaskQueueRequest.newBuilder()
+                      .setNamespace(config.namespace())
+                      .setTaskQueue(TaskQueue.newBuilder().setName(queue).build())
+                      .setTaskQueueType(type)
+                      .build());
+      if (response.getPollersCount() == 0) {
+        idle.add("no worker polls the " + role + " task queue '" + queue + "' on " + config.temporalAddress()
+            + " (namespace " + config.namespace() + "); the replay waits until one does: start `timemachine worker --queues "
+            + role + "` with the same TEMPORAL_ADDRESS and queue settings");
+      }
+    } catch (RuntimeException e) {
+      // The check is advice; a server that cannot answer it will show up in the replay itself.
+    }
+  }
+
   private static void sleep(long millis) {
     try {
       Thread.sleep(millis);
@@ -113,10 +165,8 @@ public final class ReplayRunner {
   }
 
   private String describe(WorkflowExecution execution) {
+    StringBuilder line = new StringBuilder(currentStep(execution));
     try {
-      ReplayProgress state =
-          temporal.client().newUntypedWorkflowStub(execution.getWorkflowId()).query("progress", ReplayProgress.class);
-      StringBuilder line = new StringBuilder(state.step());
       var response =
           temporal.service().blockingStub().withDeadlineAfter(5, TimeUnit.SECONDS)
               .describeWorkflowExecution(
@@ -136,12 +186,60 @@ public final class ReplayRunner {
         if (activity.getAttempt() > 1) {
           line.append(" (attempt ").append(activity.getAttempt()).append(')');
         }
+        line.append(silence(activity));
       }
       return line.toString();
     } catch (RuntimeException e) {
       // Progress is best effort; the workflow's result is what counts.
-      return "waiting";
+      return "waiting for the Temporal server";
     }
+  }
+
+  /**
+   * The workflow's current step, from its progress query. A query is answered by a workflow worker, so
+   * it is asked with a short deadline: with the control workers down the line still shows the pending
+   * activities, which the server alone knows.
+   */
+  private String currentStep(WorkflowExecution execution) {
+    try {
+      QueryWorkflowResponse response =
+          temporal.service().blockingStub().withDeadlineAfter(2, TimeUnit.SECONDS)
+              .queryWorkflow(
+                  QueryWorkflowRequest.newBuilder()
+                      .setNamespace(config.namespace())
+                      .setExecution(execution)
+                      .setQuery(WorkflowQuery.newBuilder().setQueryType("progress").build())
+                      .build());
+      ReplayProgress state =
+          DataConverter.getDefaultInstance()
+              .fromPayloads(0, Optional.of(response.getQueryResult()), ReplayProgress.class, ReplayProgress.class);
+      return state.step();
+    } catch (RuntimeException e) {
+      return "(no control worker answers)";
+    }
+  }
+
+  private String silence(PendingActivityInfo activity) {
+    return silenceNote(activity, System.currentTimeMillis() / 1000, config.heartbeatTimeoutSeconds());
+  }
+
+  /**
+   * Says so when a running activity has stopped heartbeating, in steps of ten seconds: its worker is
+   * probably gone, and Temporal hands the step to another worker once the heartbeat timeout passes.
+   * Empty while the activity is not running or has been heard from lately.
+   */
+  static String silenceNote(PendingActivityInfo activity, long nowEpochSeconds, int heartbeatTimeoutSeconds) {
+    if (!activity.hasLastHeartbeatTime() || activity.getState() != PendingActivityState.PENDING_ACTIVITY_STATE_STARTED) {
+      return "";
+    }
+    // A retried attempt keeps the previous attempt's last heartbeat; its own start counts as a sign of life.
+    long lastSign = Math.max(activity.getLastHeartbeatTime().getSeconds(), activity.getLastStartedTime().getSeconds());
+    long silentSeconds = nowEpochSeconds - lastSign;
+    if (silentSeconds < SILENCE_WARNING_SECONDS) {
+      return "";
+    }
+    return " (no heartbeat for " + silentSeconds / 10 * 10 + "+ s: its worker may be down; Temporal retries the step after "
+        + heartbeatTimeoutSeconds + " s of silence)";
   }
 
   private static RuntimeException translate(Throwable failure, String workflowId) {

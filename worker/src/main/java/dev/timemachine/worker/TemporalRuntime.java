@@ -26,6 +26,13 @@ public final class TemporalRuntime implements AutoCloseable {
     TRAINING
   }
 
+  /**
+   * The longest a worker holds back an activity's heartbeat before sending it to the server. The SDK's
+   * default is 80% of the heartbeat timeout (48 s for 60 s), which would leave the CLI showing training
+   * progress and log lines up to 48 s old; a heartbeat every 5 s costs one small request.
+   */
+  public static final java.time.Duration HEARTBEAT_THROTTLE = java.time.Duration.ofSeconds(5);
+
   private final TestWorkflowEnvironment embedded;
   private final WorkflowServiceStubs service;
   private final WorkflowClient client;
@@ -81,7 +88,14 @@ public final class TemporalRuntime implements AutoCloseable {
   public void startWorkers(Components components, Set<Queue> queues) {
     Config config = components.config();
     Function<String, Worker> newWorker =
-        queue -> factory.newWorker(queue, WorkerOptions.newBuilder().setMaxConcurrentActivityExecutionSize(8).build());
+        queue ->
+            factory.newWorker(
+                queue,
+                WorkerOptions.newBuilder()
+                    .setMaxConcurrentActivityExecutionSize(8)
+                    .setMaxHeartbeatThrottleInterval(HEARTBEAT_THROTTLE)
+                    .setDefaultHeartbeatThrottleInterval(HEARTBEAT_THROTTLE)
+                    .build());
     if (queues.contains(Queue.CONTROL)) {
       Worker control = newWorker.apply(config.controlQueue());
       control.registerWorkflowImplementationTypes(ReplayWorkflowImpl.class);

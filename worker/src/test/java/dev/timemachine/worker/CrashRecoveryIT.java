@@ -202,9 +202,25 @@ class CrashRecoveryIT {
   private Verdict undisturbed;
 
   @Test
+  @Order(0)
+  void a_replay_started_while_no_worker_polls_says_which_worker_to_start() throws Exception {
+    List<String> warnings = new ReplayRunner(client, config).idleQueues();
+    say("with no worker running, the CLI warns: %s", warnings);
+    assertThat(warnings).as("warnings without workers").hasSize(2);
+    assertThat(warnings.get(0)).contains("control task queue 'crash-control'").contains("timemachine worker --queues control");
+    assertThat(warnings.get(1)).contains("training task queue 'crash-training'").contains("timemachine worker --queues training");
+  }
+
+  @Test
   @Order(1)
   void an_undisturbed_replay_sets_the_baseline() throws Exception {
     startWorker("worker-0");
+    List<String> idle = new ReplayRunner(client, config).idleQueues();
+    for (int i = 0; i < 60 && !idle.isEmpty(); i++) {
+      Thread.sleep(500);
+      idle = new ReplayRunner(client, config).idleQueues();
+    }
+    assertThat(idle).as("no warning once a worker polls both queues").isEmpty();
     String id = "crash-baseline-" + System.currentTimeMillis();
     ReplayResult result = await(startReplay(id, 10));
     undisturbed = result.verdict();
