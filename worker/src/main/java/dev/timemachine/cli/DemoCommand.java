@@ -49,9 +49,29 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print only the report JSON on stdout.")
   boolean json;
 
+  @Option(names = "--pause-seconds", defaultValue = "0", paramLabel = "N",
+      description = {
+        "Record the sample with an entry point that waits N seconds before training (model <sample>-slow),",
+        "so that there is time to kill a worker or the Temporal server in the middle of the replay (a crash drill)."
+      })
+  int pauseSeconds;
+
+  @Option(names = "--no-worker",
+      description = "Start no in-process worker: the replay runs on the workers already serving TEMPORAL_ADDRESS.")
+  boolean noWorker;
+
   @Override
   public Integer call() throws Exception {
     Config config = Config.fromEnvironment();
+    if (noWorker && config.embeddedTemporal()) {
+      throw TimemachineException.configuration(
+          "--no-worker needs a Temporal server with workers of its own, but TEMPORAL_ADDRESS is not set",
+          "export TEMPORAL_ADDRESS=127.0.0.1:7233 and start `timemachine worker` first, or drop --no-worker");
+    }
+    if (pauseSeconds < 0 || pauseSeconds > 3600) {
+      throw TimemachineException.invalidInput("--pause-seconds must be 0 to 3600, got " + pauseSeconds);
+    }
+    List<String> entryPoint = entryPoint(pauseSeconds);
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
     Path demo = config.home().resolve("demo").resolve(
@@ -79,17 +99,20 @@ public final class DemoCommand implements Callable<Integer> {
       step(err, "4/5", "the original training run, then registration");
       Path original = demo.resolve("original-output");
       Files.createDirectories(original);
-      CodeRef code = new CodeRef(repo.url(), repo.commit(), SampleProject.ENTRY_POINT, ".");
+      CodeRef code = new CodeRef(repo.url(), repo.commit(), entryPoint, ".");
       runOrFail(engine, TrainingActivitiesImpl.trainingRequest(
           "timemachine-demo-train-" + demo.getFileName(), image, code, repo.directory(), data, original,
           config.limits(), Map.of("dev.timemachine.role", "demo")), "the original training run", err);
-      ModelVersion version = registerFirstFreeVersion(components, repo, image, data, original, err);
+      ModelVersion version = registerFirstFreeVersion(components, repo, entryPoint, image, data, original, err);
       err.printf("      registered %s (%d artifacts, metrics %s)%n", version.model(),
           version.recorded().artifacts().size(), version.recorded().metrics());
 
       step(err, "5/5", "replay of " + version.model());
-      // The demo is self-contained: it brings its own worker, also when it uses a Temporal server.
-      temporal.startAllWorkers(components);
+      // The demo is self-contained: it brings its own worker, also when it uses a Temporal server,
+      // unless told to leave the replay to the workers that serve that server.
+      if (!noWorker) {
+        temporal.startAllWorkers(components);
+      }
       String spec = version.model().toString();
       ReplayResult result =
           new ReplayRunner(temporal, config).run(spec, ReplayRunner.newReplayId(spec), config.limits(), err);
@@ -98,15 +121,26 @@ public final class DemoCommand implements Callable<Integer> {
     }
   }
 
+  /** The sample's entry point, behind a pause when a crash drill needs time to kill things. */
+  static List<String> entryPoint(int pauseSeconds) {
+    if (pauseSeconds == 0) {
+      return SampleProject.ENTRY_POINT;
+    }
+    return List.of("sh", "-c",
+        "echo 'pausing " + pauseSeconds + " s before training (crash drill window)'; sleep " + pauseSeconds
+            + "; exec " + String.join(" ", SampleProject.ENTRY_POINT));
+  }
+
   private ModelVersion registerFirstFreeVersion(
-      Components components, SampleProject.Repository repo, ImageRef image, Path data, Path output, PrintWriter err) {
+      Components components, SampleProject.Repository repo, List<String> entryPoint, ImageRef image, Path data,
+      Path output, PrintWriter err) {
     Registration registration = new Registration(components, Clock.systemUTC());
-    String name = sample;
+    String name = pauseSeconds > 0 ? sample + "-slow" : sample;
     for (int n = 1; n < 1000; n++) {
       try {
         return registration.register(
             new Registration.Request(
-                new ModelRef(name, String.valueOf(n)), repo.url(), repo.commit(), SampleProject.ENTRY_POINT, ".", image,
+                new ModelRef(name, String.valueOf(n)), repo.url(), repo.commit(), entryPoint, ".", image,
                 data.toString(), output, RecordedOutputs.DEFAULT_METRICS_FILE, Map.of()),
             printer(err));
       } catch (TimemachineException e) {
