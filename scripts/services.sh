@@ -5,6 +5,7 @@
 #   - the sample environment image, built offline (debootstrap + docker import) and pushed to that registry
 #   - an S3-compatible server (s3proxy from Maven Central) on 127.0.0.1:9000
 #   - a durable Temporal dev server (scripts/temporal.sh; built from the Go module proxy) on 127.0.0.1:7233
+#   - Debian's docker-compose, which the tests use to validate docker-compose.yml (nothing is started with it)
 # Idempotent: a service that already answers is left alone. Safe to run on every CI run and every demo.
 # Usage: scripts/services.sh [up|status|down]
 set -euo pipefail
@@ -34,6 +35,8 @@ install_packages() {
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
   command -v curl >/dev/null || missing+=(curl)
+  # Debian's docker-compose 1.29.2: ComposeFileIT validates docker-compose.yml with it.
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq
