@@ -19,6 +19,7 @@ import io.temporal.api.workflowservice.v1.QueryWorkflowRequest;
 import io.temporal.api.workflowservice.v1.QueryWorkflowResponse;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowFailedException;
+import io.temporal.client.WorkflowNotFoundException;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
 import io.temporal.common.converter.DataConverter;
@@ -44,6 +45,12 @@ import java.util.concurrent.TimeoutException;
 public final class ReplayRunner {
   /** About five minutes of a server that does not answer before a waiting client gives up. */
   private static final int MAX_LOST_CONNECTIONS = 150;
+
+  /**
+   * How often "workflow not found" is retried (2 s apart) before it is believed: a restarted server
+   * may answer so briefly while it takes its shards back.
+   */
+  private static final int MAX_NOT_FOUND = 15;
 
   /**
    * Workers send heartbeats to the server at least every {@code TemporalRuntime.HEARTBEAT_THROTTLE}
@@ -96,6 +103,7 @@ public final class ReplayRunner {
     long started = System.nanoTime();
     String last = "";
     int lostConnections = 0;
+    int notFound = 0;
     while (true) {
       try {
         return result.get(1, TimeUnit.SECONDS);
@@ -113,6 +121,14 @@ public final class ReplayRunner {
       } catch (ExecutionException e) {
         if (e.getCause() instanceof WorkflowFailedException || ++lostConnections > MAX_LOST_CONNECTIONS) {
           throw translate(e.getCause(), execution.getWorkflowId());
+        }
+        if (e.getCause() instanceof WorkflowNotFoundException && ++notFound > MAX_NOT_FOUND) {
+          // The server answers, and it does not know the replay: retrying will not bring it back.
+          throw new TimemachineException(ErrorType.UNAVAILABLE,
+              "replay " + execution.getWorkflowId() + " is not known to the Temporal server at "
+                  + (config.embeddedTemporal() ? "(in process)" : config.temporalAddress()) + " (namespace "
+                  + config.namespace() + "): its history is gone, so it cannot finish and has written no report",
+              "check that the server kept its database (a dev server needs --db-filename), then replay again", e.getCause());
         }
         // The server may be restarting: the replay is durable, so wait for it to come back.
         progress.printf("lost contact with Temporal (%s); retrying%n", e.getCause().getClass().getSimpleName());

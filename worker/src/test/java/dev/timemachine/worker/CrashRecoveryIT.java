@@ -58,7 +58,11 @@ import org.junit.jupiter.api.io.TempDir;
 class CrashRecoveryIT {
   private static final Path JAR = Path.of("target/timemachine.jar").toAbsolutePath();
   private static final Path TEMPORAL_SCRIPT = Path.of("../scripts/temporal.sh").toAbsolutePath();
-  private static final int TEMPORAL_PORT = 17233;
+  /**
+   * A port of its own, free when the test starts: a second build on the same machine must not share
+   * (and kill) this test's server, which would make replays vanish for reasons that are not ours.
+   */
+  private static final int TEMPORAL_PORT = freePort();
   /** Long enough to kill things in the middle of it; the model it then trains is the seeded sample. */
   private static final List<String> SLOW_ENTRY_POINT = List.of("sh", "-c", "sleep 20 && exec python3 train.py");
 
@@ -100,6 +104,14 @@ class CrashRecoveryIT {
         new Registration.Request(new ModelRef("churn-slow", "1"), repo.url(), repo.commit(), SLOW_ENTRY_POINT, ".", image,
             data.toString(), original, RecordedOutputs.DEFAULT_METRICS_FILE, Map.of()),
         Progress.NONE);
+  }
+
+  private static int freePort() {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   @AfterAll
@@ -285,7 +297,20 @@ class CrashRecoveryIT {
       Thread.sleep(3000);
       temporal("restart");
       say("restarted the Temporal dev server on the same SQLite database");
-      ReplayResult result = await(execution);
+      ReplayResult result;
+      try {
+        result = await(execution);
+      } catch (RuntimeException e) {
+        // Keep the evidence of a lost replay: what the restarted server logged and what its state dir holds.
+        Path state = tmp.resolve("services").resolve("temporal-" + TEMPORAL_PORT);
+        try (var files = Files.list(state)) {
+          say("replay %s failed after the restart: %s; state dir %s: %s", id, e.getMessage(), state,
+              files.map(f -> f.getFileName() + " (" + f.toFile().length() + " bytes)").toList());
+        }
+        List<String> log = Files.readAllLines(state.resolve("server.log"));
+        say("server.log, last 40 lines:%n%s", String.join("\n", log.subList(Math.max(0, log.size() - 40), log.size())));
+        throw e;
+      }
       say("replay %s after the server kill: %s (%s)", id, result.verdict(), result.reason());
 
       assertThat(result.verdict()).as("same verdict as undisturbed").isEqualTo(undisturbed);
