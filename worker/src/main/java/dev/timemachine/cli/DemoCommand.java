@@ -2,6 +2,7 @@ package dev.timemachine.cli;
 
 import dev.timemachine.activities.TrainingActivitiesImpl;
 import dev.timemachine.domain.CodeRef;
+import dev.timemachine.domain.DataRef;
 import dev.timemachine.domain.ErrorType;
 import dev.timemachine.domain.ImageRef;
 import dev.timemachine.domain.ModelRef;
@@ -14,6 +15,7 @@ import dev.timemachine.samples.SampleEnvironment;
 import dev.timemachine.samples.SampleProject;
 import dev.timemachine.worker.Components;
 import dev.timemachine.worker.Config;
+import dev.timemachine.worker.MlflowSupport;
 import dev.timemachine.worker.Registration;
 import dev.timemachine.worker.ReplayRunner;
 import dev.timemachine.worker.TemporalRuntime;
@@ -49,6 +51,11 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print only the report JSON on stdout.")
   boolean json;
 
+  @Option(names = "--registry", defaultValue = "manifest",
+      description = "manifest (default), or mlflow: record the run into the MLflow at MLFLOW_TRACKING_URI with"
+          + " timemachine_mlflow, alias it champion, and replay mlflow:<sample>@champion")
+  String registry;
+
   @Override
   public Integer call() throws Exception {
     Config config = Config.fromEnvironment();
@@ -83,19 +90,47 @@ public final class DemoCommand implements Callable<Integer> {
       runOrFail(engine, TrainingActivitiesImpl.trainingRequest(
           "timemachine-demo-train-" + demo.getFileName(), image, code, repo.directory(), data, original,
           config.limits(), Map.of("dev.timemachine.role", "demo")), "the original training run", err);
-      ModelVersion version = registerFirstFreeVersion(components, repo, image, data, original, err);
-      err.printf("      registered %s (%d artifacts, metrics %s)%n", version.model(),
-          version.recorded().artifacts().size(), version.recorded().metrics());
+      String spec;
+      if (MlflowSupport.REGISTRY.equals(registry)) {
+        spec = recordIntoMlflow(components, repo, image, data, original, err);
+      } else if ("manifest".equals(registry)) {
+        ModelVersion version = registerFirstFreeVersion(components, repo, image, data, original, err);
+        err.printf("      registered %s (%d artifacts, metrics %s)%n", version.model(),
+            version.recorded().artifacts().size(), version.recorded().metrics());
+        spec = version.model().toString();
+      } else {
+        throw TimemachineException.invalidInput("unknown registry '" + registry + "' (known: manifest, mlflow)");
+      }
 
-      step(err, "5/5", "replay of " + version.model());
+      step(err, "5/5", "replay of " + spec);
       // The demo is self-contained: it brings its own worker, also when it uses a Temporal server.
       temporal.startAllWorkers(components);
-      String spec = version.model().toString();
       ReplayResult result =
           new ReplayRunner(temporal, config).run(spec, ReplayRunner.newReplayId(spec), config.limits(), err);
       ReplayCommand.printResult(result, components, out, json);
+      ReplayCommand.printWriteBackProblem(result, err);
       return result.verdict().exitCode();
     }
+  }
+
+  /**
+   * What a team does after a network-less training run: snapshot the data into the store, then
+   * record the run into MLflow from the host with record_run.py (one timemachine_mlflow call),
+   * register it as a new version and point the alias {@code champion} at it.
+   */
+  private String recordIntoMlflow(
+      Components components, SampleProject.Repository repo, ImageRef image, Path data, Path output, PrintWriter err) {
+    DataRef snapshot = components.snapshots().create(data, components.config().storeUri(), printer(err));
+    err.printf("      data snapshot %s (%s)%n", snapshot.snapshotUri(), snapshot.rootDigest());
+    MlflowSupport.RecordedVersion version =
+        MlflowSupport.record(
+            components.config(),
+            new MlflowSupport.Recording(
+                output, sample, List.of("champion"), repo.url(), repo.commit(), SampleProject.ENTRY_POINT, ".", image,
+                snapshot));
+    err.printf("      recorded run %s as MLflow model version %s/%s, alias champion%n",
+        version.runId(), version.name(), version.version());
+    return MlflowSupport.REGISTRY + ":" + sample + "@champion";
   }
 
   private ModelVersion registerFirstFreeVersion(
