@@ -72,6 +72,18 @@ class RecordTripletTest(unittest.TestCase):
         listed = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, tm.OUTPUTS_DIR)}
         self.assertEqual(listed, {tm.OUTPUTS_DIR + "/metrics.json", tm.OUTPUTS_DIR + "/model.pkl", tm.OUTPUTS_DIR + "/sub"})
 
+    def test_each_run_keeps_its_own_snapshot_in_its_dataset_input(self):
+        # MLflow links runs that log a dataset of the same name and digest to the first one's source;
+        # the same content at another URI must still show that run's own URI.
+        runs = []
+        for uri in ("file:///first/snapshots/abc", "s3://second/snapshots/abc"):
+            with mlflow.start_run() as run:
+                self.record(snapshot_uri=uri)
+            runs.append((run.info.run_id, uri))
+        for run_id, uri in runs:
+            dataset = mlflow.MlflowClient().get_run(run_id).inputs.dataset_inputs[0].dataset
+            self.assertEqual(json.loads(dataset.source), {"uri": uri})
+
     def test_bad_arguments_fail_before_anything_is_logged(self):
         cases = {
             "image must be": dict(image="churn-env:latest"),

@@ -315,17 +315,25 @@ def _metric(key, value):
 def _log_dataset(client, run_id, snapshot_uri, root_digest, file_count, total_bytes):
     """Logs the snapshot as a dataset input, so that MLflow's UI shows the data next to the run.
 
-    MLflow's dataset digest column holds 36 characters, too short for a SHA-256, so the full root
-    digest goes into the profile, and the digest field gets its first 32 hex characters for display.
+    MLflow keeps one dataset per name and digest in an experiment and links every later run that logs
+    the same pair to the first one's source and profile. So the digest covers everything the dataset
+    says (URI, root digest, counts): two runs share a dataset only if they describe the same snapshot.
+    MLflow's digest column holds 36 characters, too few for a SHA-256, so the full root digest is in
+    the profile and the digest is the first 32 hex characters of a SHA-256 over that description.
     """
+    import hashlib
+
     from mlflow.entities import Dataset, DatasetInput, InputTag
 
+    source = json.dumps({"uri": snapshot_uri})
+    profile = json.dumps({"root_digest": root_digest, "file_count": file_count, "total_bytes": total_bytes})
+    described = json.dumps({"source": source, "profile": profile}, sort_keys=True).encode("utf-8")
     name = snapshot_uri.rstrip("/").rsplit("/", 1)[-1] or "snapshot"
     dataset = Dataset(
         name=name[:500],
-        digest=root_digest[len("sha256:"):][:32],
+        digest=hashlib.sha256(described).hexdigest()[:32],
         source_type=DATASET_SOURCE_TYPE,
-        source=json.dumps({"uri": snapshot_uri}),
-        profile=json.dumps({"root_digest": root_digest, "file_count": file_count, "total_bytes": total_bytes}),
+        source=source,
+        profile=profile,
     )
     client.log_inputs(run_id, datasets=[DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "training")])])
