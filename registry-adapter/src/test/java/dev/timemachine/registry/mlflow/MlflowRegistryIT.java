@@ -300,7 +300,7 @@ class MlflowRegistryIT {
     return MAPPER.readTree(out.lines().reduce((a, b) -> b).orElse(""));
   }
 
-  private static Path venvPython() {
+  static Path venvPython() {
     String explicit = System.getenv("TIMEMACHINE_MLFLOW_PYTHON");
     Path python;
     if (explicit != null && !explicit.isBlank()) {
@@ -316,7 +316,7 @@ class MlflowRegistryIT {
     return python;
   }
 
-  private static Path repositoryRoot() {
+  static Path repositoryRoot() {
     for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
       if (Files.exists(dir.resolve("samples/mlflow/record_run.py"))) {
         return dir;
