@@ -10,6 +10,7 @@ import dev.timemachine.domain.ModelVersion;
 import dev.timemachine.domain.RecordedOutputs;
 import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.ports.ContainerEngine;
+import dev.timemachine.registry.mlflow.MlflowSettings;
 import dev.timemachine.ports.Progress;
 import dev.timemachine.samples.SampleEnvironment;
 import dev.timemachine.samples.SampleProject;
@@ -59,6 +60,13 @@ public final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Config config = Config.fromEnvironment();
+    // A missing MLflow setup is said before minutes of training, not after.
+    if (MlflowSupport.REGISTRY.equals(registry)) {
+      MlflowSettings.fromEnvironment(config.environment());
+      MlflowSupport.python(config);
+    } else if (!"manifest".equals(registry)) {
+      throw TimemachineException.invalidInput("unknown registry '" + registry + "' (known: manifest, mlflow)");
+    }
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
     Path demo = config.home().resolve("demo").resolve(
@@ -93,13 +101,11 @@ public final class DemoCommand implements Callable<Integer> {
       String spec;
       if (MlflowSupport.REGISTRY.equals(registry)) {
         spec = recordIntoMlflow(components, repo, image, data, original, err);
-      } else if ("manifest".equals(registry)) {
+      } else {
         ModelVersion version = registerFirstFreeVersion(components, repo, image, data, original, err);
         err.printf("      registered %s (%d artifacts, metrics %s)%n", version.model(),
             version.recorded().artifacts().size(), version.recorded().metrics());
         spec = version.model().toString();
-      } else {
-        throw TimemachineException.invalidInput("unknown registry '" + registry + "' (known: manifest, mlflow)");
       }
 
       step(err, "5/5", "replay of " + spec);

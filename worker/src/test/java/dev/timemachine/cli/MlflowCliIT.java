@@ -114,6 +114,20 @@ class MlflowCliIT {
     assertThat(r.out().lines())
         .anySatisfy(line -> assertThat(line).startsWith("mlflow:churn/" + version + " ").contains("champion")
             .containsPattern("[0-9a-f]{12} sha256:"));
+
+    Result json = cli("models", "list", "--registry", "mlflow", "--json");
+    assertThat(json.exit()).as(json.err()).isZero();
+    JsonNode ours = null;
+    for (JsonNode v : Json.mapper().readTree(json.out())) {
+      if (v.path("name").asText().equals("churn") && v.path("version").asText().equals(version)) {
+        ours = v;
+      }
+    }
+    assertThat(ours).as("churn/%s in %s", version, json.out()).isNotNull();
+    assertThat(ours.path("aliases").toString()).isEqualTo("[\"champion\"]");
+    assertThat(ours.path("runId").asText()).isEqualTo(runId);
+    assertThat(ours.path("triplet").path("environment").path("image").asText()).startsWith("127.0.0.1:5000/timemachine/churn-env@sha256:");
+    assertThat(ours.has("problem")).as("a replayable version has no problem").isFalse();
   }
 
   @Test
@@ -207,6 +221,9 @@ class MlflowCliIT {
     env.put("MLFLOW_TRACKING_URI", null);
 
     assertOneLineError(cli(env, "replay", "mlflow:churn@champion"), "MLFLOW_TRACKING_URI is not set: point it at your MLflow server");
+    Result demo = cli(env, "demo", "--registry", "mlflow");
+    assertOneLineError(demo, "MLFLOW_TRACKING_URI is not set: point it at your MLflow server");
+    assertThat(demo.err()).as("said before any training").doesNotContain("[1/5]");
     Result list = cli(env, "models", "list");
     assertThat(list.exit()).as(list.err()).isZero();
   }
