@@ -5,6 +5,7 @@
 #   - the sample environment image, built offline (debootstrap + docker import) and pushed to that registry
 #   - an S3-compatible server (s3proxy from Maven Central) on 127.0.0.1:9000
 #   - a durable Temporal dev server (scripts/temporal.sh; built from the Go module proxy) on 127.0.0.1:7233
+#   - an MLflow tracking server and model registry (scripts/mlflow.sh; a venv from PyPI) on 127.0.0.1:5050
 #   - Debian's docker-compose, which the tests use to validate docker-compose.yml (nothing is started with it)
 # Idempotent: a service that already answers is left alone. Safe to run on every CI run and every demo.
 # Usage: scripts/services.sh [up|status|down]
@@ -117,6 +118,7 @@ status() {
   sample_image_in_registry 2>/dev/null && echo "sample image: $SAMPLE_IMAGE" || echo "sample image: missing"
   curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && echo "s3: up (127.0.0.1:$S3_PORT)" || echo "s3: down"
   "$ROOT/scripts/temporal.sh" status
+  "$ROOT/scripts/mlflow.sh" status
 }
 
 case "${1:-up}" in
@@ -127,6 +129,7 @@ case "${1:-up}" in
     build_sample_image
     start_s3
     "$ROOT/scripts/temporal.sh" up
+    "$ROOT/scripts/mlflow.sh" up >/dev/null
     status
     ;;
   status) status ;;
@@ -134,6 +137,7 @@ case "${1:-up}" in
     pkill -f "s3proxy.*--properties $STATE" || true
     pkill -f "docker-registry serve $STATE" || true
     "$ROOT/scripts/temporal.sh" down || true
+    "$ROOT/scripts/mlflow.sh" down || true
     ;;
   *) echo "usage: $0 [up|status|down]" >&2; exit 2 ;;
 esac

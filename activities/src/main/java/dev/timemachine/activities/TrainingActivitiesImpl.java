@@ -146,7 +146,8 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   /**
    * The training container contract, the same for an original run and its replay: code at {@value
    * #CODE_MOUNT} and data at {@value #DATA_MOUNT}, both read-only; a fresh {@value #OUTPUT_MOUNT} for
-   * outputs; the entry point run in the recorded working directory; no network.
+   * outputs; the entry point run in the recorded working directory; no network; MLflow calls land in
+   * a scratch store that is thrown away with the container.
    */
   public static ContainerRequest trainingRequest(
       String name, ImageRef image, CodeRef code, Path codeDir, Path dataDir, Path outDir, TrainingLimits limits,
@@ -158,6 +159,11 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     env.put("TIMEMACHINE_DATA", DATA_MOUNT);
     env.put("TIMEMACHINE_OUTPUT", OUTPUT_MOUNT);
     env.put("HOME", "/tmp");
+    // A script that logs to MLflow (mlflow.log_metric, log_model) would write ./mlruns or ./mlflow.db
+    // under the read-only code, or try a server it cannot reach: point it at a scratch store inside
+    // the container instead. MLflow 3.7+ refuses file stores unless allowed; older versions ignore it.
+    env.put("MLFLOW_TRACKING_URI", "file:///tmp/timemachine-mlruns");
+    env.put("MLFLOW_ALLOW_FILE_STORE", "true");
     return new ContainerRequest(
         name,
         image,

@@ -2,6 +2,7 @@ package dev.timemachine.cli;
 
 import dev.timemachine.activities.TrainingActivitiesImpl;
 import dev.timemachine.domain.CodeRef;
+import dev.timemachine.domain.DataRef;
 import dev.timemachine.domain.ErrorType;
 import dev.timemachine.domain.ImageRef;
 import dev.timemachine.domain.ModelRef;
@@ -9,11 +10,13 @@ import dev.timemachine.domain.ModelVersion;
 import dev.timemachine.domain.RecordedOutputs;
 import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.ports.ContainerEngine;
+import dev.timemachine.registry.mlflow.MlflowSettings;
 import dev.timemachine.ports.Progress;
 import dev.timemachine.samples.SampleEnvironment;
 import dev.timemachine.samples.SampleProject;
 import dev.timemachine.worker.Components;
 import dev.timemachine.worker.Config;
+import dev.timemachine.worker.MlflowSupport;
 import dev.timemachine.worker.Registration;
 import dev.timemachine.worker.ReplayRunner;
 import dev.timemachine.worker.TemporalRuntime;
@@ -60,6 +63,11 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Start no in-process worker: the replay runs on the workers already serving TEMPORAL_ADDRESS.")
   boolean noWorker;
 
+  @Option(names = "--registry", defaultValue = "manifest",
+      description = "manifest (default), or mlflow: record the run into the MLflow at MLFLOW_TRACKING_URI with"
+          + " timemachine_mlflow, alias it champion, and replay mlflow:<sample>@champion")
+  String registry;
+
   @Override
   public Integer call() throws Exception {
     Config config = Config.fromEnvironment();
@@ -72,6 +80,13 @@ public final class DemoCommand implements Callable<Integer> {
       throw TimemachineException.invalidInput("--pause-seconds must be 0 to 3600, got " + pauseSeconds);
     }
     List<String> entryPoint = entryPoint(pauseSeconds);
+    // A missing MLflow setup is said before minutes of training, not after.
+    if (MlflowSupport.REGISTRY.equals(registry)) {
+      MlflowSettings.fromEnvironment(config.environment());
+      MlflowSupport.python(config);
+    } else if (!"manifest".equals(registry)) {
+      throw TimemachineException.invalidInput("unknown registry '" + registry + "' (known: manifest, mlflow)");
+    }
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
     Path demo = config.home().resolve("demo").resolve(
@@ -103,22 +118,33 @@ public final class DemoCommand implements Callable<Integer> {
       runOrFail(engine, TrainingActivitiesImpl.trainingRequest(
           "timemachine-demo-train-" + demo.getFileName(), image, code, repo.directory(), data, original,
           config.limits(), Map.of("dev.timemachine.role", "demo")), "the original training run", err);
-      ModelVersion version = registerFirstFreeVersion(components, repo, entryPoint, image, data, original, err);
-      err.printf("      registered %s (%d artifacts, metrics %s)%n", version.model(),
-          version.recorded().artifacts().size(), version.recorded().metrics());
+      String spec;
+      if (MlflowSupport.REGISTRY.equals(registry)) {
+        spec = recordIntoMlflow(components, repo, entryPoint, image, data, original, err);
+      } else {
+        ModelVersion version = registerFirstFreeVersion(components, repo, entryPoint, image, data, original, err);
+        err.printf("      registered %s (%d artifacts, metrics %s)%n", version.model(),
+            version.recorded().artifacts().size(), version.recorded().metrics());
+        spec = version.model().toString();
+      }
 
-      step(err, "5/5", "replay of " + version.model());
+      step(err, "5/5", "replay of " + spec);
       // The demo is self-contained: it brings its own worker, also when it uses a Temporal server,
       // unless told to leave the replay to the workers that serve that server.
       if (!noWorker) {
         temporal.startAllWorkers(components);
       }
-      String spec = version.model().toString();
       ReplayResult result =
           new ReplayRunner(temporal, config).run(spec, ReplayRunner.newReplayId(spec), config.limits(), err);
       ReplayCommand.printResult(result, components, out, json);
+      ReplayCommand.printWriteBackProblem(result, err);
       return result.verdict().exitCode();
     }
+  }
+
+  /** The sample's name, or {@code <sample>-slow} when it is recorded behind a crash-drill pause. */
+  private String modelName() {
+    return pauseSeconds > 0 ? sample + "-slow" : sample;
   }
 
   /** The sample's entry point, behind a pause when a crash drill needs time to kill things. */
@@ -131,11 +157,32 @@ public final class DemoCommand implements Callable<Integer> {
             + "; exec " + String.join(" ", SampleProject.ENTRY_POINT));
   }
 
+  /**
+   * What a team does after a network-less training run: snapshot the data into the store, then
+   * record the run into MLflow from the host with record_run.py (one timemachine_mlflow call),
+   * register it as a new version and point the alias {@code champion} at it.
+   */
+  private String recordIntoMlflow(
+      Components components, SampleProject.Repository repo, List<String> entryPoint, ImageRef image, Path data,
+      Path output, PrintWriter err) {
+    DataRef snapshot = components.snapshots().create(data, components.config().storeUri(), printer(err));
+    err.printf("      data snapshot %s (%s)%n", snapshot.snapshotUri(), snapshot.rootDigest());
+    MlflowSupport.RecordedVersion version =
+        MlflowSupport.record(
+            components.config(),
+            new MlflowSupport.Recording(
+                output, modelName(), List.of("champion"), repo.url(), repo.commit(), entryPoint, ".", image,
+                snapshot));
+    err.printf("      recorded run %s as MLflow model version %s/%s, alias champion%n",
+        version.runId(), version.name(), version.version());
+    return MlflowSupport.REGISTRY + ":" + modelName() + "@champion";
+  }
+
   private ModelVersion registerFirstFreeVersion(
       Components components, SampleProject.Repository repo, List<String> entryPoint, ImageRef image, Path data,
       Path output, PrintWriter err) {
     Registration registration = new Registration(components, Clock.systemUTC());
-    String name = pauseSeconds > 0 ? sample + "-slow" : sample;
+    String name = modelName();
     for (int n = 1; n < 1000; n++) {
       try {
         return registration.register(

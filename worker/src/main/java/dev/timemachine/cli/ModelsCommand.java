@@ -2,6 +2,7 @@ package dev.timemachine.cli;
 
 import dev.timemachine.domain.Json;
 import dev.timemachine.domain.ModelVersion;
+import dev.timemachine.registry.mlflow.MlflowRegistry;
 import dev.timemachine.worker.Components;
 import dev.timemachine.worker.Config;
 import java.util.List;
@@ -35,6 +36,9 @@ public final class ModelsCommand implements Runnable {
     @Override
     public Integer call() {
       try (Components components = new Components(Config.fromEnvironment())) {
+        if (components.registries().registry(registry) instanceof MlflowRegistry mlflow) {
+          return listMlflow(mlflow);
+        }
         List<ModelVersion> versions = components.registries().registry(registry).list();
         var out = spec.commandLine().getOut();
         if (json) {
@@ -53,6 +57,37 @@ public final class ModelsCommand implements Runnable {
         out.flush();
         return 0;
       }
+    }
+
+    /**
+     * Every MLflow model version, replayable or not: a version whose run lacks part of its triplet
+     * is listed with what is missing, since that is what its owner needs to know. Nothing is
+     * downloaded, so this stays quick on a big registry.
+     */
+    private int listMlflow(MlflowRegistry mlflow) {
+      List<MlflowRegistry.VersionSummary> versions = mlflow.versions();
+      var out = spec.commandLine().getOut();
+      if (json) {
+        out.print(Json.toString(versions));
+      } else if (versions.isEmpty()) {
+        spec.commandLine().getErr().println("no model versions registered in MLflow at " + mlflow.trackingUri());
+      } else {
+        out.printf("%-36s %-12s %-12s %-22s %s%n", "MODEL", "ALIASES", "COMMIT", "IMAGE DIGEST", "DATA ROOT");
+        for (MlflowRegistry.VersionSummary v : versions) {
+          String model = "mlflow:" + v.name() + "/" + v.version();
+          String aliases = v.aliases().isEmpty() ? "-" : String.join(",", v.aliases());
+          if (v.triplet() == null || !v.replayable()) {
+            out.printf("%-36s %-12s not replayable: %s%n", model, aliases, v.problem());
+          } else {
+            out.printf("%-36s %-12s %-12s %-22s %s%n", model, aliases,
+                v.triplet().code().commit().substring(0, 12),
+                v.triplet().environment().image().digest().substring(0, 19) + "…",
+                v.triplet().data().rootDigest().substring(0, 19) + "…");
+          }
+        }
+      }
+      out.flush();
+      return 0;
     }
   }
 }

@@ -37,6 +37,10 @@ public final class ReplayCommand implements Callable<Integer> {
   @Option(names = "--replay-id", description = "Replay id (default: generated). Reusing one is refused by Temporal while it runs.")
   String replayId;
 
+  @Option(names = "--no-write-back",
+      description = "Leave the registry untouched (MLflow: no model-version tags, no run in timemachine-replays). The report is written either way.")
+  boolean noWriteBack;
+
   @CommandLine.Mixin LimitOptions limits;
 
   @Override
@@ -52,9 +56,18 @@ public final class ReplayCommand implements Callable<Integer> {
       if (temporal.embedded()) {
         temporal.startAllWorkers(components);
       }
-      ReplayResult result = new ReplayRunner(temporal, config).run(model, id, trainingLimits, err);
+      ReplayResult result = new ReplayRunner(temporal, config).run(model, id, trainingLimits, !noWriteBack, err);
       printResult(result, components, out, json);
+      printWriteBackProblem(result, err);
       return result.verdict().exitCode();
+    }
+  }
+
+  /** A verdict that could not be written back is still the verdict; the user hears about it on stderr. */
+  static void printWriteBackProblem(ReplayResult result, PrintWriter err) {
+    if (result.writeBackProblem() != null) {
+      err.println("warning: the verdict was not written back to the registry: " + result.writeBackProblem());
+      err.flush();
     }
   }
 

@@ -79,15 +79,23 @@ public final class ReplayRunner {
   }
 
   public ReplayResult run(String modelSpec, String replayId, TrainingLimits limits, PrintWriter progress) {
+    return run(modelSpec, replayId, limits, true, progress);
+  }
+
+  /**
+   * @param writeBack whether the verdict goes back to the registry the version came from (MLflow:
+   *     model-version tags and a run in {@code timemachine-replays}); false for {@code --no-write-back}
+   */
+  public ReplayResult run(String modelSpec, String replayId, TrainingLimits limits, boolean writeBack, PrintWriter progress) {
     WorkflowClient client = temporal.client();
     ReplayWorkflow workflow =
         client.newWorkflowStub(
             ReplayWorkflow.class,
             WorkflowOptions.newBuilder().setWorkflowId(replayId).setTaskQueue(config.controlQueue()).build());
+    ReplayRequest request =
+        new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue(), config.heartbeatTimeoutSeconds());
     WorkflowExecution execution =
-        WorkflowClient.start(
-            workflow::replay,
-            new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue(), config.heartbeatTimeoutSeconds()));
+        WorkflowClient.start(workflow::replay, writeBack ? request : request.withoutWriteBack());
     progress.printf("replay %s of %s started (workflow %s)%n", replayId, modelSpec, execution.getWorkflowId());
     if (!temporal.embedded()) {
       idleQueues().forEach(warning -> progress.println("warning: " + warning));

@@ -173,15 +173,19 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     ReplayReport written = report.build(now, durations);
     String uri = control.writeReport(written);
     leave("report");
-    try {
-      control.recordVerdict(request.modelSpec(), written, uri);
-    } catch (ActivityFailure failure) {
-      // The report is the record; write-back is a convenience and must not change the verdict.
-      log.warn("could not write the verdict back to the registry: {}", describe(failure));
+    String writeBackProblem = null;
+    if (!request.skipWriteBack()) {
+      try {
+        control.recordVerdict(request.modelSpec(), written, uri);
+      } catch (ActivityFailure failure) {
+        // The report is the record; write-back is a convenience and must not change the verdict.
+        writeBackProblem = describe(failure);
+        log.warn("could not write the verdict back to the registry: {}", writeBackProblem);
+      }
     }
     recordMetrics(written);
     step = "done";
-    return new ReplayResult(request.replayId(), written.verdict(), written.verdictReason(), uri);
+    return new ReplayResult(request.replayId(), written.verdict(), written.verdictReason(), uri, writeBackProblem);
   }
 
   /**

@@ -28,6 +28,8 @@ final class FakeActivities {
     Supplier<ModelVersion> resolve;
     final List<ReplayReport> reports = Collections.synchronizedList(new ArrayList<>());
     final List<String> verdictsRecorded = Collections.synchronizedList(new ArrayList<>());
+    /** What recordVerdict throws, if anything (e.g. a registry that refuses the write). */
+    RuntimeException verdictFailure;
 
     Control(Supplier<ModelVersion> resolve) {
       this.resolve = resolve;
@@ -51,6 +53,9 @@ final class FakeActivities {
 
     @Override
     public void recordVerdict(String modelSpec, ReplayReport report, String reportUri) {
+      if (verdictFailure != null) {
+        throw verdictFailure;
+      }
       verdictsRecorded.add(modelSpec + "=" + report.verdict());
     }
   }

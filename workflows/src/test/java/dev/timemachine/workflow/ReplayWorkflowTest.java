@@ -38,6 +38,10 @@ class ReplayWorkflowTest {
   private FakeActivities.Training training;
 
   private ReplayResult replay(FakeActivities.Control control, FakeActivities.Training training) {
+    return replay(control, training, new ReplayRequest("replay-test-1", "churn@1", TrainingLimits.DEFAULT, TRAINING_QUEUE));
+  }
+
+  private ReplayResult replay(FakeActivities.Control control, FakeActivities.Training training, ReplayRequest request) {
     this.control = control;
     this.training = training;
     scope =
@@ -56,7 +60,7 @@ class ReplayWorkflowTest {
         client.newWorkflowStub(
             ReplayWorkflow.class,
             WorkflowOptions.newBuilder().setWorkflowId("replay-test-1").setTaskQueue(CONTROL_QUEUE).build());
-    return workflow.replay(new ReplayRequest("replay-test-1", "churn@1", TrainingLimits.DEFAULT, TRAINING_QUEUE));
+    return workflow.replay(request);
   }
 
   /**
@@ -231,6 +235,37 @@ class ReplayWorkflowTest {
     assertThat(result.reason()).contains("timemachine.image");
     assertThat(training.trainCalls).hasValue(0);
     assertThat(report().triplet()).isNull();
+  }
+
+  @Test
+  void without_write_back_the_registry_is_left_untouched_and_the_report_still_written() {
+    ReplayResult result =
+        replay(
+            new FakeActivities.Control(() -> Fixtures.version(Map.of())),
+            new FakeActivities.Training(
+                () -> Fixtures.rebuilt(List.of(Fixtures.MODEL, Fixtures.METRICS), Map.of("accuracy", 0.9, "f1", 0.7))),
+            new ReplayRequest("replay-test-1", "churn@1", TrainingLimits.DEFAULT, TRAINING_QUEUE).withoutWriteBack());
+
+    assertThat(result.verdict()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+    assertThat(report().verdict()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+    assertThat(control.verdictsRecorded).as("verdicts written back").isEmpty();
+    assertThat(result.writeBackProblem()).isNull();
+  }
+
+  @Test
+  void a_failed_write_back_keeps_the_verdict_and_says_why() {
+    FakeActivities.Control refusing = new FakeActivities.Control(() -> Fixtures.version(Map.of()));
+    refusing.verdictFailure =
+        ApplicationFailure.newNonRetryableFailure(
+            "MLflow denied POST model-versions/set-tag (403)", ErrorType.CONFIGURATION.name());
+    ReplayResult result =
+        replay(
+            refusing,
+            new FakeActivities.Training(
+                () -> Fixtures.rebuilt(List.of(Fixtures.MODEL, Fixtures.METRICS), Map.of("accuracy", 0.9, "f1", 0.7))));
+
+    assertThat(result.verdict()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+    assertThat(result.writeBackProblem()).isEqualTo("MLflow denied POST model-versions/set-tag (403)");
   }
 
   @Test
