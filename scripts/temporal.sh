@@ -18,7 +18,9 @@ die() { log "ERROR: $*"; exit 1; }
 
 ensure_binary() {
   [ -x "$BIN" ] && return
-  command -v go >/dev/null || die "Go is needed to build the Temporal CLI ($CLI_VERSION): install golang, or put a temporal binary at $BIN"
+  # A Go toolchain installed from go.dev's tarball lives in /usr/local/go, which is not always on PATH.
+  command -v go >/dev/null || { [ -x /usr/local/go/bin/go ] && export PATH="$PATH:/usr/local/go/bin"; }
+  command -v go >/dev/null || die "Go 1.25+ is needed to build the Temporal CLI ($CLI_VERSION): install it, or put a temporal binary at $BIN"
   log "building the Temporal CLI $CLI_VERSION from the Go module proxy (first use only; a few minutes)"
   local start=$SECONDS
   GOBIN="$CACHE/bin" go install "github.com/temporalio/cli/cmd/temporal@$CLI_VERSION" >"$STATE/build.log" 2>&1 \
