@@ -55,10 +55,13 @@ def parse_args(argv):
     p.add_argument("--run-name", default=None)
     p.add_argument("--tracking-uri", default=None, help="default: MLFLOW_TRACKING_URI")
     p.add_argument("--image", required=True)
-    p.add_argument("--snapshot-uri", required=True)
-    p.add_argument("--root-digest", required=True)
-    p.add_argument("--file-count", required=True, type=int)
-    p.add_argument("--total-bytes", required=True, type=int)
+    p.add_argument("--snapshot", default=None, metavar="FILE",
+                   help="the JSON that `timemachine snapshot create DIR URI --json` printed (or - for stdin);"
+                        " instead of the four flags below")
+    p.add_argument("--snapshot-uri")
+    p.add_argument("--root-digest")
+    p.add_argument("--file-count", type=int)
+    p.add_argument("--total-bytes", type=int)
     p.add_argument("--entry-point", required=True, type=_entry_point,
                    help="JSON argv list, e.g. '[\"python3\", \"train.py\"]', or a shell-quoted string")
     p.add_argument("--working-dir", default=".")
@@ -69,7 +72,25 @@ def parse_args(argv):
                    help="e.g. f1=abs:0.01,rel:0.001 (repeatable)")
     p.add_argument("--tag", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
                    help="an extra run tag (repeatable)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    four = ("snapshot_uri", "root_digest", "file_count", "total_bytes")
+    if args.snapshot is not None:
+        if any(getattr(args, name) is not None for name in four):
+            p.error("--snapshot replaces --snapshot-uri, --root-digest, --file-count and --total-bytes: give one or the other")
+        try:
+            with (sys.stdin if args.snapshot == "-" else open(args.snapshot, encoding="utf-8")) as f:
+                snapshot = json.load(f)
+            args.snapshot_uri = snapshot["snapshotUri"]
+            args.root_digest = snapshot["rootDigest"]
+            args.file_count = int(snapshot["fileCount"])
+            args.total_bytes = int(snapshot["totalBytes"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            p.error(f"--snapshot {args.snapshot}: not the JSON of `timemachine snapshot create --json` ({e!r})")
+    else:
+        missing = ["--" + name.replace("_", "-") for name in four if getattr(args, name) is None]
+        if missing:
+            p.error("the data snapshot is needed: --snapshot FILE, or " + ", ".join(missing))
+    return args
 
 
 def main(argv=None) -> int:

@@ -4,6 +4,8 @@ Run with the venv scripts/mlflow.sh installs:
   $(scripts/mlflow.sh python) -m unittest discover -s samples/mlflow -v
 """
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -127,6 +129,49 @@ class RecordTripletTest(unittest.TestCase):
         tags = mlflow.MlflowClient().get_run(run.info.run_id).data.tags
         self.assertEqual(tags["mlflow.source.git.commit"], head)
         self.assertEqual(tags["mlflow.source.git.repoURL"], "https://git.example/detected.git")
+
+
+
+class RecordRunArgumentsTest(unittest.TestCase):
+    """record_run.py takes the snapshot as the JSON of `timemachine snapshot create --json`, or as four flags."""
+
+    BASE = ["--output-dir", "out", "--model", "m", "--image", IMAGE, "--entry-point", '["python3", "train.py"]']
+
+    def setUp(self):
+        import record_run
+        self.record_run = record_run
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def _snapshot_file(self, content):
+        path = os.path.join(self.tmp.name, "snapshot.json")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(content)
+        return path
+
+    def test_the_snapshot_json_of_the_cli_fills_the_four_data_fields(self):
+        path = self._snapshot_file(json.dumps(
+            {"snapshotUri": "s3://b/snapshots/" + "b" * 64, "rootDigest": ROOT, "fileCount": 2, "totalBytes": 99}))
+        args = self.record_run.parse_args(self.BASE + ["--snapshot", path])
+        self.assertEqual((args.snapshot_uri, args.root_digest, args.file_count, args.total_bytes),
+                         ("s3://b/snapshots/" + "b" * 64, ROOT, 2, 99))
+
+    def test_the_snapshot_json_and_the_four_flags_do_not_mix(self):
+        path = self._snapshot_file("{}")
+        with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+            self.record_run.parse_args(self.BASE + ["--snapshot", path, "--root-digest", ROOT])
+        self.assertIn("give one or the other", err.getvalue())
+
+    def test_a_file_that_is_not_the_snapshot_json_is_refused_by_name(self):
+        path = self._snapshot_file('{"snapshotUri": "s3://b/x"}')
+        with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+            self.record_run.parse_args(self.BASE + ["--snapshot", path])
+        self.assertIn("not the JSON of `timemachine snapshot create --json`", err.getvalue())
+
+    def test_without_a_snapshot_the_missing_flags_are_named(self):
+        with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+            self.record_run.parse_args(self.BASE + ["--snapshot-uri", "s3://b/x", "--file-count", "1"])
+        self.assertIn("--root-digest, --total-bytes", err.getvalue())
 
 
 if __name__ == "__main__":

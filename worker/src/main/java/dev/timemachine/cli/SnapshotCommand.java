@@ -1,12 +1,14 @@
 package dev.timemachine.cli;
 
 import dev.timemachine.domain.DataRef;
+import dev.timemachine.domain.Json;
 import dev.timemachine.worker.Components;
 import dev.timemachine.worker.Config;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code timemachine snapshot create DIR STORE_URI}. */
@@ -35,6 +37,10 @@ public final class SnapshotCommand implements Runnable {
         description = "file:///path or s3://bucket/prefix (default: TIMEMACHINE_STORE)")
     String storeUri;
 
+    @Option(names = "--json",
+        description = "Print only {snapshotUri, rootDigest, fileCount, totalBytes} as JSON (what record_run.py --snapshot reads).")
+    boolean json;
+
     @Override
     public Integer call() {
       Config config = Config.fromEnvironment();
@@ -47,8 +53,12 @@ public final class SnapshotCommand implements Runnable {
                   err.flush();
                 });
         var out = spec.commandLine().getOut();
-        out.println(data.rootDigest());
-        out.println(data.snapshotUri());
+        if (json) {
+          out.print(Json.toString(data.withoutFiles()));
+        } else {
+          out.println(data.rootDigest());
+          out.println(data.snapshotUri());
+        }
         out.flush();
         err.printf("%d files, %d bytes%n", data.fileCount(), data.totalBytes());
         err.flush();

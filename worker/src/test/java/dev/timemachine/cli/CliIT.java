@@ -111,6 +111,15 @@ class CliIT {
     assertThat(lines[0]).matches("sha256:[0-9a-f]{64}");
     assertThat(lines[1]).startsWith("file:").endsWith("/snapshots/" + lines[0].substring(7));
     snapshotUri = lines[1];
+
+    Result json = cli("snapshot", "create", data.toString(), home.resolve("store").toUri().toString(), "--json");
+    assertThat(json.exit()).as(json.err()).isZero();
+    JsonNode parsed = Json.mapper().readTree(json.out());
+    assertThat(parsed.get("snapshotUri").asText()).as("same content, same snapshot").isEqualTo(snapshotUri);
+    assertThat(parsed.get("rootDigest").asText()).isEqualTo(lines[0]);
+    assertThat(parsed.get("fileCount").asInt()).isEqualTo(2);
+    assertThat(parsed.get("totalBytes").asLong()).isPositive();
+    assertThat(parsed.has("files")).as("the file list stays in the stored manifest").isFalse();
   }
 
   @Test
