@@ -10,6 +10,7 @@ import dev.timemachine.domain.TrainingResult;
 import dev.timemachine.ports.ModelRegistry;
 import dev.timemachine.ports.ObjectStore;
 import dev.timemachine.workflow.ControlActivities;
+import io.temporal.activity.Activity;
 import java.util.Arrays;
 
 /** Registry, comparison and report steps; thin over the ports. */
@@ -32,7 +33,8 @@ public final class ControlActivitiesImpl implements ControlActivities {
 
   @Override
   public ModelVersion resolve(String modelSpec) {
-    return Failures.call(() -> registry.resolve(modelSpec).forWorkflow());
+    var context = Activity.getExecutionContext();
+    return Failures.call(() -> registry.resolve(modelSpec, message -> context.heartbeat("resolve: " + message)).forWorkflow());
   }
 
   @Override

@@ -4,6 +4,7 @@ import dev.timemachine.domain.ModelVersion;
 import dev.timemachine.domain.ReplayReport;
 import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.ports.ModelRegistry;
+import dev.timemachine.ports.Progress;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -62,8 +63,13 @@ public final class RegistryRouter implements ModelRegistry {
 
   @Override
   public ModelVersion resolve(String modelSpec) {
+    return resolve(modelSpec, Progress.NONE);
+  }
+
+  @Override
+  public ModelVersion resolve(String modelSpec, Progress progress) {
     Route route = route(modelSpec);
-    return registry(route.registry()).resolve(route.spec());
+    return registry(route.registry()).resolve(route.spec(), progress);
   }
 
   @Override

@@ -42,6 +42,36 @@ class RegistryRouterTest {
   }
 
   @Test
+  void progress_reaches_the_registry_the_spec_is_routed_to() {
+    ModelRegistry reporting = new ModelRegistry() {
+      @Override
+      public ModelVersion resolve(String modelSpec) {
+        throw new AssertionError("the router must pass progress on");
+      }
+
+      @Override
+      public ModelVersion resolve(String modelSpec, dev.timemachine.ports.Progress progress) {
+        progress.report("hashing " + modelSpec);
+        return null;
+      }
+
+      @Override
+      public void register(ModelVersion version) {}
+
+      @Override
+      public List<ModelVersion> list() {
+        return List.of();
+      }
+    };
+    RegistryRouter router = new RegistryRouter("manifest", Map.of("manifest", () -> recording("manifest"), "mlflow", () -> reporting));
+    List<String> progress = new ArrayList<>();
+
+    router.resolve("mlflow:churn@champion", progress::add);
+
+    assertThat(progress).containsExactly("hashing churn@champion");
+  }
+
+  @Test
   void an_unknown_prefix_is_refused_naming_the_known_ones() {
     RegistryRouter router = new RegistryRouter("manifest", Map.of("manifest", () -> recording("manifest")));
     assertThatThrownBy(() -> router.resolve("wandb:churn@1")).hasMessageContaining("unknown registry 'wandb'")

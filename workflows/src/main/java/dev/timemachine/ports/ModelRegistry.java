@@ -15,6 +15,15 @@ public interface ModelRegistry {
   /** Resolves a model spec; throws {@code NOT_FOUND} or {@code INPUT_UNVERIFIABLE} (incomplete triplet). */
   ModelVersion resolve(String modelSpec);
 
+  /**
+   * Resolves a model spec, reporting progress of long work (an MLflow version's artifacts are
+   * downloaded and hashed, which takes minutes for a model of gigabytes). Inside an activity the
+   * progress is its heartbeat, so the call may throw when the replay is cancelled.
+   */
+  default ModelVersion resolve(String modelSpec, Progress progress) {
+    return resolve(modelSpec);
+  }
+
   /** Registers a new version; throws {@code CONFLICT} if it exists with different content. */
   void register(ModelVersion version);
 

@@ -80,7 +80,7 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     enter("resolve");
     ModelVersion version;
     try {
-      version = control.resolve(request.modelSpec());
+      version = resolver(request).resolve(request.modelSpec());
     } catch (ActivityFailure failure) {
       ApplicationFailure app = applicationCause(failure);
       if (app != null && ErrorType.INPUT_UNVERIFIABLE.name().equals(app.getType())) {
@@ -199,6 +199,22 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     report.durationsMs()
         .forEach((name, ms) -> scope.tagged(Map.of("step", name)).timer("timemachine_step_duration").record(
             com.uber.m3.util.Duration.ofMillis(ms)));
+  }
+
+  /**
+   * Resolving can be long (an MLflow version's artifacts are downloaded and hashed, gigabytes for a
+   * big model), so it gets hours rather than minutes, and a heartbeat timeout so that a dead worker is
+   * noticed as quickly as during training. Only timeouts differ from the other control steps; the
+   * commands the workflow issues stay the same.
+   */
+  private static ControlActivities resolver(ReplayRequest request) {
+    return Workflow.newActivityStub(
+        ControlActivities.class,
+        ActivityOptions.newBuilder()
+            .setStartToCloseTimeout(Duration.ofHours(2))
+            .setHeartbeatTimeout(request.heartbeatTimeout())
+            .setRetryOptions(RETRY)
+            .build());
   }
 
   private TrainingActivities trainingStub(String queue, Duration startToClose, Duration heartbeat) {

@@ -120,9 +120,10 @@ final class MlflowHttp {
 
   /**
    * Streams the file at {@code path} (relative to the server's base URL) through SHA-256, keeping the
-   * bytes when there are at most {@code keepUpTo} of them.
+   * bytes when there are at most {@code keepUpTo} of them, and telling {@code downloaded} how many bytes
+   * have come so far about once a second (a model of gigabytes takes minutes).
    */
-  Download download(String path, String what, int keepUpTo) {
+  Download download(String path, String what, int keepUpTo, java.util.function.LongConsumer downloaded) {
     URI uri = URI.create(settings.trackingUri() + path);
     HttpResponse<InputStream> response = exchange(request(uri).GET(), HttpResponse.BodyHandlers.ofInputStream(), "download " + what);
     try (InputStream body = response.body()) {
@@ -133,12 +134,17 @@ final class MlflowHttp {
       java.io.ByteArrayOutputStream kept = new java.io.ByteArrayOutputStream();
       byte[] buffer = new byte[64 * 1024];
       long size = 0;
+      long lastReport = System.nanoTime();
       for (int n; (n = body.read(buffer)) >= 0; ) {
         sha256.update(buffer, 0, n);
         if (size + n <= keepUpTo) {
           kept.write(buffer, 0, n);
         }
         size += n;
+        if (System.nanoTime() - lastReport > 1_000_000_000L) {
+          lastReport = System.nanoTime();
+          downloaded.accept(size);
+        }
       }
       return new Download(HexFormat.of().formatHex(sha256.digest()), size, size <= keepUpTo ? kept.toByteArray() : null);
     } catch (IOException e) {

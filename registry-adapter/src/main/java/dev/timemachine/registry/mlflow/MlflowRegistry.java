@@ -16,6 +16,7 @@ import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.domain.Tolerance;
 import dev.timemachine.domain.Triplet;
 import dev.timemachine.ports.ModelRegistry;
+import dev.timemachine.ports.Progress;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -79,16 +80,21 @@ public final class MlflowRegistry implements ModelRegistry {
 
   @Override
   public ModelVersion resolve(String modelSpec) {
+    return resolve(modelSpec, Progress.NONE);
+  }
+
+  @Override
+  public ModelVersion resolve(String modelSpec, Progress progress) {
     MlflowSpec spec = MlflowSpec.parse(modelSpec);
-    return read(modelVersion(spec));
+    return read(modelVersion(spec), progress);
   }
 
   /** Builds the full model version from a {@code model_version} object of MLflow's API. */
-  private ModelVersion read(JsonNode version) {
+  private ModelVersion read(JsonNode version, Progress progress) {
     ModelRef model = new ModelRef(version.path("name").asText(), version.path("version").asText());
     RecordedRun recorded = recordedRun(version);
     Triplet triplet = recorded.triplet();
-    RecordedOutputs outputs = outputs(recorded);
+    RecordedOutputs outputs = outputs(recorded, progress);
     long created = version.path("creation_timestamp").asLong(0);
     return ModelVersion.of(model, triplet, outputs, created > 0 ? Instant.ofEpochMilli(created) : null);
   }
@@ -115,7 +121,7 @@ public final class MlflowRegistry implements ModelRegistry {
   }
 
   /** Every file under the outputs directory, downloaded and hashed; the metrics file parsed. */
-  private RecordedOutputs outputs(RecordedRun run) {
+  private RecordedOutputs outputs(RecordedRun run, Progress progress) {
     String dir = run.outputsDir();
     List<String> paths = listArtifacts(run.runId, dir);
     if (paths.isEmpty()) {
@@ -127,12 +133,17 @@ public final class MlflowRegistry implements ModelRegistry {
     String metricsFile = metricsTag == null ? RecordedOutputs.DEFAULT_METRICS_FILE : metricsTag;
     byte[] metricsBytes = null;
     List<FileEntry> files = new ArrayList<>();
+    long bytes = 0;
     for (String path : paths) {
       String relative = path.substring(dir.length() + 1);
       boolean isMetrics = relative.equals(metricsFile);
+      String counter = (files.size() + 1) + "/" + paths.size();
       MlflowHttp.Download download =
-          http.download(artifactPath(run, path), "artifact " + path + " of run " + run.runId, isMetrics ? MAX_METRICS_FILE : 0);
+          http.download(artifactPath(run, path), "artifact " + path + " of run " + run.runId, isMetrics ? MAX_METRICS_FILE : 0,
+              sofar -> progress.report(String.format("hashing artifact %s %s: %.1f MB", counter, relative, sofar / 1e6)));
       files.add(new FileEntry(relative, download.size(), download.sha256()));
+      bytes += download.size();
+      progress.report(String.format("hashed %d/%d artifacts of run %s, %.1f MB", files.size(), paths.size(), run.runId, bytes / 1e6));
       if (isMetrics) {
         metricsBytes = download.content();
       }

@@ -200,6 +200,19 @@ class MlflowRegistryTest {
   }
 
   @Test
+  void resolving_reports_each_hashed_artifact_so_a_long_download_keeps_its_activity_alive() {
+    List<String> progress = new java.util.ArrayList<>();
+
+    registry.resolve("churn@champion", progress::add);
+
+    assertThat(progress).as("one report per hashed artifact, counted")
+        .filteredOn(m -> m.startsWith("hashed "))
+        .extracting(m -> m.substring(0, m.indexOf(" artifacts")))
+        .containsExactly("hashed 1/3", "hashed 2/3", "hashed 3/3");
+    assertThat(progress.get(progress.size() - 1)).contains("of run ").endsWith(" MB");
+  }
+
+  @Test
   void a_version_number_resolves_through_model_versions_get() {
     ModelVersion version = registry.resolve("churn/3");
     assertThat(version.model()).isEqualTo(new ModelRef("churn", "3"));
