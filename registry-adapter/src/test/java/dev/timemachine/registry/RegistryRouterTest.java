@@ -13,20 +13,23 @@ import org.junit.jupiter.api.Test;
 class RegistryRouterTest {
   private final List<String> asked = new ArrayList<>();
 
+  /** A registry that only resolves; the routing is what these tests are about. */
+  private abstract static class ResolvingOnly implements ModelRegistry {
+    @Override
+    public void register(ModelVersion version) {}
+
+    @Override
+    public List<ModelVersion> list() {
+      return List.of();
+    }
+  }
+
   private ModelRegistry recording(String name) {
-    return new ModelRegistry() {
+    return new ResolvingOnly() {
       @Override
       public ModelVersion resolve(String modelSpec) {
         asked.add(name + ":" + modelSpec);
         return null;
-      }
-
-      @Override
-      public void register(ModelVersion version) {}
-
-      @Override
-      public List<ModelVersion> list() {
-        return List.of();
       }
     };
   }
@@ -43,7 +46,7 @@ class RegistryRouterTest {
 
   @Test
   void progress_reaches_the_registry_the_spec_is_routed_to() {
-    ModelRegistry reporting = new ModelRegistry() {
+    ModelRegistry reporting = new ResolvingOnly() {
       @Override
       public ModelVersion resolve(String modelSpec) {
         throw new AssertionError("the router must pass progress on");
@@ -53,14 +56,6 @@ class RegistryRouterTest {
       public ModelVersion resolve(String modelSpec, dev.timemachine.ports.Progress progress) {
         progress.report("hashing " + modelSpec);
         return null;
-      }
-
-      @Override
-      public void register(ModelVersion version) {}
-
-      @Override
-      public List<ModelVersion> list() {
-        return List.of();
       }
     };
     RegistryRouter router = new RegistryRouter("manifest", Map.of("manifest", () -> recording("manifest"), "mlflow", () -> reporting));
