@@ -10,6 +10,7 @@ import dev.timemachine.domain.InputCheck;
 import dev.timemachine.domain.InputKind;
 import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.domain.TrainingLimits;
+import dev.timemachine.domain.TrainingLog;
 import dev.timemachine.domain.TrainingResult;
 import dev.timemachine.domain.TrainingSpec;
 import dev.timemachine.ports.ContainerEngine;
@@ -121,7 +122,15 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         trainingRequest(
             name, spec.image(), spec.code(), code, data, out, spec.limits(),
             Map.of(LABEL_REPLAY, replayId, "dev.timemachine.role", "training"));
+    Path logFile = workRoot.resolve(ReplayIds.require(replayId)).resolve("training.log");
+    request = withLogFile(request, logFile);
     ContainerExit exit = engine.run(request, heartbeat("train"));
+    // The whole log is evidence whatever the exit: a failed training's traceback is what the user needs.
+    String logKey = "replays/" + replayId + "/training.log";
+    evidence.put(logKey, logFile);
+    TrainingLog log =
+        new TrainingLog(evidence.uriOf(logKey), FileHashing.sha256(logFile), exit.logBytes(), exit.logLines(),
+            exit.logTruncated());
 
     List<FileEntry> outputs = List.of();
     Map<String, Double> metrics = Map.of();
@@ -140,7 +149,12 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     }
     return new TrainingResult(
         name, exit.exitCode(), exit.timedOut(), exit.oomKilled(), exit.durationMs(), exit.logTail(), outputs, metrics,
-        metricsProblem, outputsUri);
+        metricsProblem, outputsUri, log);
+  }
+
+  private static ContainerRequest withLogFile(ContainerRequest r, Path logFile) {
+    return new ContainerRequest(
+        r.name(), r.image(), r.command(), r.workingDir(), r.mounts(), r.environment(), r.labels(), r.limits(), logFile);
   }
 
   /**
@@ -159,6 +173,9 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     env.put("TIMEMACHINE_DATA", DATA_MOUNT);
     env.put("TIMEMACHINE_OUTPUT", OUTPUT_MOUNT);
     env.put("HOME", "/tmp");
+    // Python buffers stdout when it is not a terminal: without this, a training's prints reach the log
+    // only at exit, out of order with its stderr, and not at all if it is killed.
+    env.put("PYTHONUNBUFFERED", "1");
     // A script that logs to MLflow (mlflow.log_metric, log_model) would write ./mlruns or ./mlflow.db
     // under the read-only code, or try a server it cannot reach: point it at a scratch store inside
     // the container instead. MLflow 3.7+ refuses file stores unless allowed; older versions ignore it.

@@ -11,6 +11,7 @@ import dev.timemachine.worker.TemporalRuntime;
 import dev.timemachine.workflow.ReplayResult;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -81,6 +82,16 @@ public final class ReplayCommand implements Callable<Integer> {
       out.printf("reason:  %s%n", result.reason());
       out.printf("inputs:  code %s, environment %s, data %s%n",
           parsed.inputs().code(), parsed.inputs().environment(), parsed.inputs().data());
+      if (parsed.log() != null) {
+        out.printf("log:     %s (%d lines, sha256 %s%s)%n", parsed.log().uri(), parsed.log().lines(),
+            parsed.log().sha256(), parsed.log().truncated() ? ", truncated" : "");
+      }
+      if (parsed.verdict() == dev.timemachine.domain.Verdict.TRAINING_FAILED && !parsed.logTail().isEmpty()) {
+        List<String> tail = parsed.logTail();
+        int from = Math.max(0, tail.size() - 20);
+        out.printf("last %d log lines:%n", tail.size() - from);
+        tail.subList(from, tail.size()).forEach(line -> out.println("  | " + line));
+      }
       out.printf("report:  %s%n", result.reportUri());
     }
     out.flush();

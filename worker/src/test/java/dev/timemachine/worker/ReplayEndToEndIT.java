@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.timemachine.activities.ControlActivitiesImpl;
 import dev.timemachine.activities.TrainingActivitiesImpl;
 import dev.timemachine.activities.store.S3ObjectStore;
+import dev.timemachine.domain.Digests;
 import dev.timemachine.domain.ErrorType;
 import dev.timemachine.domain.ImageRef;
 import dev.timemachine.domain.Json;
@@ -22,6 +23,7 @@ import dev.timemachine.ports.Progress;
 import dev.timemachine.samples.SampleEnvironment;
 import dev.timemachine.samples.SampleProject;
 import dev.timemachine.workflow.ReplayResult;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -149,6 +151,51 @@ class ReplayEndToEndIT {
     assertNoContainerLeftFor(result);
     assertThat(components.config().workDir().resolve(result.replayId())).as("work dir cleaned").doesNotExist();
     assertThat(progress.toString()).as("progress shown").contains("train");
+    assertThat(report.log()).as("stored training log").isNotNull();
+    byte[] storedLog = components.store().getBytes("replays/" + result.replayId() + "/training.log");
+    assertThat(new String(storedLog, StandardCharsets.UTF_8)).as("stored log").contains("wrote model.pkl");
+    assertThat(report.log().sha256()).as("sha256 of the stored log").isEqualTo(Digests.sha256Hex(storedLog));
+    assertThat(report.log().lines()).as("lines of the stored log").isEqualTo(storedLog.length == 0 ? 0
+        : new String(storedLog, StandardCharsets.UTF_8).lines().count());
+  }
+
+  @Test
+  void a_training_host_without_the_image_pulls_it_by_digest_and_reproduces_bitwise() throws Exception {
+    // An image this engine has never held: the sample image plus a layer of incompressible bytes, pushed
+    // to the registry and removed from the engine, as on a fresh training host.
+    String repository = SampleEnvironment.REGISTRY + "/timemachine/it-cold-host";
+    String tag = "t" + System.nanoTime();
+    Path context = Files.createDirectories(tmp.resolve("cold-image"));
+    Files.writeString(context.resolve("Dockerfile"), "FROM " + image + "\nCOPY noise.bin /opt/noise.bin\n");
+    byte[] noise = new byte[64 << 20];
+    new java.util.Random(tag.hashCode()).nextBytes(noise);
+    Files.write(context.resolve("noise.bin"), noise);
+    docker("build", "--network", "none", "-q", "-t", repository + ":" + tag, context.toString());
+    docker("push", "-q", repository + ":" + tag);
+    ImageRef cold = SampleEnvironment.pin(SampleEnvironment.REGISTRY, "timemachine/it-cold-host", tag);
+    docker("rmi", "-f", repository + ":" + tag);
+    assertThat(dockerExit("image", "inspect", cold.toString())).as("the image is gone from the engine").isNotZero();
+    register("churn-cold@1", churn.url(), churn.commit(), cold, data.toString(), original);
+
+    ReplayResult result = replay("churn-cold@1");
+
+    assertThat(result.verdict()).as("verdict (%s)", result.reason()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+    assertThat(report(result).evidence().get("environment")).as("environment evidence").contains(cold.digest());
+    assertThat(progress.toString()).as("pull progress shown").contains("pulling " + cold);
+    docker("rmi", "-f", cold.toString());
+  }
+
+  private static void docker(String... args) throws IOException, InterruptedException {
+    int exit = dockerExit(args);
+    assertThat(exit).as("docker %s", String.join(" ", args)).isZero();
+  }
+
+  private static int dockerExit(String... args) throws IOException, InterruptedException {
+    List<String> command = new java.util.ArrayList<>(List.of("docker"));
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .start();
+    return process.waitFor();
   }
 
   @Test

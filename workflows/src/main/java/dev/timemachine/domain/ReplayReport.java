@@ -15,12 +15,13 @@ import java.util.Map;
  * @param inputs for each of {@code code}, {@code environment}, {@code data}: {@code VERIFIED}, the
  *     reason it could not be verified, or {@code NOT_CHECKED}
  * @param evidence for each verified input, what was checked (HEAD commit, image id, root digest)
+ * @param log the whole training log as stored, with its sha256; null if no training ran
  * @param durationsMs wall-clock milliseconds per step: resolve, code, environment, data, materialize,
  *     train, compare, total
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonPropertyOrder({"schema", "replayId", "modelSpec", "model", "verdict", "verdictReason", "triplet", "inputs", "evidence",
-    "artifacts", "metrics", "trainingExitCode", "logTail", "limits", "rebuiltOutputsUri", "startedAt", "finishedAt",
+    "artifacts", "metrics", "trainingExitCode", "logTail", "log", "limits", "rebuiltOutputsUri", "startedAt", "finishedAt",
     "durationsMs"})
 public record ReplayReport(
     String schema,
@@ -36,6 +37,7 @@ public record ReplayReport(
     List<MetricComparison> metrics,
     Long trainingExitCode,
     List<String> logTail,
+    TrainingLog log,
     TrainingLimits limits,
     String rebuiltOutputsUri,
     Instant startedAt,

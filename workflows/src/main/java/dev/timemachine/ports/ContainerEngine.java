@@ -17,7 +17,9 @@ public interface ContainerEngine {
 
   /**
    * A training container. {@code name} is deterministic per replay so that a retried attempt finds the
-   * container of an earlier one instead of starting a second training.
+   * container of an earlier one instead of starting a second training. {@code logFile}, if not null, is
+   * a host file that receives the container's whole log (stdout and stderr, in the order the engine
+   * delivered them), rewritten from the container's start on every attempt.
    */
   record ContainerRequest(
       String name,
@@ -27,10 +29,39 @@ public interface ContainerEngine {
       List<Mount> mounts,
       Map<String, String> environment,
       Map<String, String> labels,
-      TrainingLimits limits) {}
+      TrainingLimits limits,
+      Path logFile) {
+    public ContainerRequest(
+        String name,
+        ImageRef image,
+        List<String> command,
+        String workingDir,
+        List<Mount> mounts,
+        Map<String, String> environment,
+        Map<String, String> labels,
+        TrainingLimits limits) {
+      this(name, image, command, workingDir, mounts, environment, labels, limits, null);
+    }
+  }
 
-  /** How a container ended. */
-  record ContainerExit(long exitCode, boolean oomKilled, boolean timedOut, long durationMs, List<String> logTail) {}
+  /**
+   * How a container ended. {@code logTail} is the last lines it printed; {@code logLines} and {@code
+   * logBytes} count the whole log, of which {@code logFile} kept at most a bounded prefix ({@code
+   * logTruncated} then).
+   */
+  record ContainerExit(
+      long exitCode,
+      boolean oomKilled,
+      boolean timedOut,
+      long durationMs,
+      List<String> logTail,
+      long logLines,
+      long logBytes,
+      boolean logTruncated) {
+    public ContainerExit(long exitCode, boolean oomKilled, boolean timedOut, long durationMs, List<String> logTail) {
+      this(exitCode, oomKilled, timedOut, durationMs, logTail, logTail.size(), -1, false);
+    }
+  }
 
   /**
    * Pulls {@code image} by digest and verifies that the engine holds exactly that digest. Throws

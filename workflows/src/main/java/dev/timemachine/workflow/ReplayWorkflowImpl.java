@@ -335,6 +335,7 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
           comparison == null ? List.of() : comparison.metrics(),
           training == null ? null : training.exitCode(),
           training == null ? List.of() : training.logTail(),
+          training == null ? null : training.log(),
           limits,
           training == null ? null : training.outputsUri(),
           Instant.ofEpochMilli(startedAt),

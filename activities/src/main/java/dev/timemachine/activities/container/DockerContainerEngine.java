@@ -118,7 +118,7 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
       throw new InputUnverifiableException(
           InputKind.ENVIRONMENT,
           "image " + reference + " could not be verified: after the pull the Docker engine at " + host
-              + " lists repo digests " + (local == null ? "[]" : local.getRepoDigests()));
+              + (local == null ? " does not have the image" : " lists repo digests " + local.getRepoDigests()));
     }
     return new PulledImage(image, local.getId(), Objects.requireNonNullElse(local.getSize(), 0L));
   }
@@ -134,20 +134,27 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
           name, container.getState().getStatus());
     }
     String id = container.getId();
-    LogTail logs = new LogTail();
+    LogTail logs = newLogTail(request);
     RuntimeException failure = null;
     try {
       if ("created".equals(container.getState().getStatus())) {
         call("start container " + name, () -> docker.startContainerCmd(id).exec());
       }
-      call("follow the logs of container " + name,
-          () -> docker.logContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true).exec(logs));
-      return follow(name, id, request.limits(), logs, progress);
+      followLogs(name, id, logs);
+      ContainerExit exit = follow(name, id, request.limits(), logs, progress);
+      return completeLog(name, id, request, logs, exit);
     } catch (RuntimeException e) {
       failure = e;
       throw e;
     } finally {
       logs.closeQuietly();
+      try {
+        logs.closeFile();
+      } catch (RuntimeException e) {
+        if (failure != null) {
+          failure.addSuppressed(e);
+        }
+      }
       try {
         remove(name);
       } catch (RuntimeException e) {
@@ -157,6 +164,50 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
         failure.addSuppressed(e);
       }
     }
+  }
+
+  private static LogTail newLogTail(ContainerRequest request) {
+    return request.logFile() == null ? new LogTail() : new LogTail(request.logFile(), LogTail.DEFAULT_MAX_FILE_BYTES);
+  }
+
+  private void followLogs(String name, String id, LogTail logs) {
+    call("follow the logs of container " + name,
+        () -> docker.logContainerCmd(id).withStdOut(true).withStdErr(true).withTimestamps(true).withFollowStream(true).exec(logs));
+  }
+
+  /**
+   * The exit with its log made whole. The followed stream normally ends by itself when the container
+   * stops; if it broke instead (the engine restarted, the connection dropped), the log is read again
+   * from the container's start, so the tail and the stored log never silently miss lines.
+   */
+  private ContainerExit completeLog(String name, String id, ContainerRequest request, LogTail logs, ContainerExit exit) {
+    LogTail complete = logs;
+    if (!logs.finished() || logs.error() != null) {
+      log.info("the log stream of container {} did not end cleanly ({}); reading the whole log again", name,
+          logs.error() == null ? "still open" : oneLine(logs.error().getMessage()));
+      logs.closeQuietly();
+      logs.closeFile();
+      complete = newLogTail(request);
+      LogTail reread = complete;
+      call("read the logs of container " + name,
+          () -> docker.logContainerCmd(id).withStdOut(true).withStdErr(true).withTimestamps(true).withFollowStream(false).exec(reread));
+      try {
+        if (!reread.awaitFinished(60, TimeUnit.SECONDS) || reread.error() != null) {
+          throw TimemachineException.unavailable(
+              "could not read the log of container " + name + " from the Docker engine at " + host
+                  + (reread.error() == null ? " within 60 s" : ": " + oneLine(reread.error().getMessage())),
+              reread.error());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw TimemachineException.unavailable("interrupted while reading the log of container " + name, e);
+      } finally {
+        reread.closeFile();
+      }
+    }
+    List<String> tail = complete.lines();
+    return new ContainerExit(exit.exitCode(), exit.oomKilled(), exit.timedOut(), exit.durationMs(), tail,
+        complete.totalLines(), complete.totalBytes(), complete.truncated());
   }
 
   @Override
@@ -261,12 +312,13 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
         String last = logs.last();
         progress.report((timedOut ? "timed out, stopping after " : "running ") + elapsedMs / 1000 + "s; last log: "
             + (last == null ? "(none yet)" : last));
-        if (logs.awaitCompletion(SLICE_MS, TimeUnit.MILLISECONDS)) {
+        if (logs.awaitFinished(SLICE_MS, TimeUnit.MILLISECONDS)) {
           Thread.sleep(logs.error() == null ? 50 : SLICE_MS); // the log stream ends when the container stops
         }
         state = inspectRunning(name, id);
       }
-      logs.awaitCompletion(2, TimeUnit.SECONDS);
+      // The stream delivers what the container printed last just after it stops.
+      logs.awaitFinished(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw TimemachineException.unavailable("interrupted while waiting for container " + name, e);
@@ -281,7 +333,7 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
         Boolean.TRUE.equals(state.getOOMKilled()),
         timedOut,
         durationMs,
-        logs.lines());
+        List.of());
   }
 
   private ContainerState inspectRunning(String name, String id) {
@@ -338,7 +390,7 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
   /** Waits for a stream in slices, reporting from this thread; aborts the stream if the report throws. */
   private void await(DockerStream<?> stream, Progress progress, Supplier<String> message) {
     try {
-      while (!stream.awaitCompletion(SLICE_MS, TimeUnit.MILLISECONDS)) {
+      while (!stream.awaitFinished(SLICE_MS, TimeUnit.MILLISECONDS)) {
         progress.report(message.get());
       }
     } catch (InterruptedException e) {
@@ -360,17 +412,34 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
       }
     }
     String message = error instanceof DockerException d ? dockerMessage(d) : oneLine(error.getMessage());
+    if (message.isEmpty()) {
+      message = error.getClass().getSimpleName() + " without a message";
+    }
+    String lower = message.toLowerCase(java.util.Locale.ROOT);
     String registry = registryHost(image.repository());
-    if (error instanceof NotFoundException || message.contains("manifest unknown") || message.contains("not found")) {
+    if (error instanceof NotFoundException || lower.contains("manifest unknown") || lower.contains("not found")) {
       return new InputUnverifiableException(
           InputKind.ENVIRONMENT,
           "image " + image + " not found: registry " + registry + " has no manifest " + image.digest(),
           error);
     }
-    if (message.contains("unauthorized") || message.contains("denied")) {
+    if (lower.contains("digest") && (lower.contains("mismatch") || lower.contains("did not match")
+        || lower.contains("verification failed") || lower.contains("invalid"))) {
+      return new InputUnverifiableException(
+          InputKind.ENVIRONMENT,
+          "image " + image + " does not match its digest: registry " + registry + " served content that fails "
+              + "verification (" + message + ")",
+          error);
+    }
+    if (lower.contains("unauthorized") || lower.contains("denied")) {
       return new TimemachineException(
           ErrorType.CONFIGURATION, "registry " + registry + " refused to serve " + image + ": " + message,
           "log the Docker engine in to the registry: docker login " + registry, error);
+    }
+    if (lower.contains("no space left on device")) {
+      return new TimemachineException(
+          ErrorType.UNAVAILABLE, "the Docker engine at " + host + " ran out of disk space pulling " + image + ": " + message,
+          "free space where the engine keeps images (docker image prune, or a larger disk), then retry", error);
     }
     return TimemachineException.unavailable(
         "could not pull " + image + " from registry " + registry + ": " + message
@@ -457,9 +526,10 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
   }
 
   /** Pull progress by layer, summarized for heartbeats; an error item in the stream is kept. */
-  private static final class PullStream extends DockerStream<PullResponseItem> {
+  static final class PullStream extends DockerStream<PullResponseItem> {
     private final Map<String, String> layerStatus = new HashMap<>();
     private final Map<String, Long> layerBytes = new HashMap<>();
+    private final Map<String, Long> layerTotal = new HashMap<>();
     private volatile String streamError;
 
     @Override
@@ -467,17 +537,26 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
       if (item.isErrorIndicated()) {
         streamError = item.getErrorDetail() != null && item.getErrorDetail().getMessage() != null
             ? item.getErrorDetail().getMessage()
-            : "the engine reported an error in the pull stream";
+            : item.getError() != null ? item.getError() : "the engine reported an error in the pull stream";
         return;
       }
       String status = item.getStatus();
-      if (item.getId() == null || status == null || status.startsWith("Pulling from")) {
+      if (item.getId() == null || status == null || status.startsWith("Pulling from") || status.startsWith("Digest:")
+          || status.startsWith("Status:")) {
         return;
       }
       layerStatus.put(item.getId(), status);
-      if (status.startsWith("Downloading") && item.getProgressDetail() != null
-          && item.getProgressDetail().getCurrent() != null) {
-        layerBytes.put(item.getId(), item.getProgressDetail().getCurrent());
+      var detail = item.getProgressDetail();
+      if (status.startsWith("Downloading") && detail != null && detail.getCurrent() != null) {
+        layerBytes.put(item.getId(), detail.getCurrent());
+        if (detail.getTotal() != null && detail.getTotal() > 0) {
+          layerTotal.put(item.getId(), detail.getTotal());
+        }
+      } else if (status.equals("Download complete") || status.equals("Pull complete")) {
+        Long total = layerTotal.get(item.getId());
+        if (total != null) {
+          layerBytes.put(item.getId(), total);
+        }
       }
     }
 
@@ -485,7 +564,13 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
       long done =
           layerStatus.values().stream().filter(s -> s.equals("Pull complete") || s.equals("Already exists")).count();
       long bytes = layerBytes.values().stream().mapToLong(Long::longValue).sum();
-      return done + " of " + layerStatus.size() + " layers done, " + bytes / (1 << 20) + " MiB downloaded";
+      long total = layerTotal.values().stream().mapToLong(Long::longValue).sum();
+      return done + " of " + layerStatus.size() + " layers done, " + mib(bytes)
+          + (total > 0 ? " of " + mib(total) : "") + " MiB downloaded";
+    }
+
+    private static String mib(long bytes) {
+      return String.format(java.util.Locale.ROOT, "%.1f", bytes / 1048576.0);
     }
   }
 

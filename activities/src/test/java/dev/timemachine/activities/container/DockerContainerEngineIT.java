@@ -232,6 +232,115 @@ class DockerContainerEngineIT {
   }
 
   @Test
+  void a_training_silent_for_three_seconds_then_failing_keeps_its_traceback() throws IOException {
+    Path logFile = tmp.resolve("silent.log");
+    ContainerExit exit =
+        engine.run(
+            withLog(
+                request(
+                    "silent",
+                    python("import time; time.sleep(3); print('loading data'); raise ValueError('column support_calls missing')"),
+                    List.of(),
+                    LIMITS),
+                logFile),
+            progress);
+
+    assertThat(exit.exitCode()).as("exit code").isEqualTo(1);
+    assertThat(exit.logTail()).as("log tail after 3 s of silence")
+        .startsWith("loading data", "Traceback (most recent call last):")
+        .endsWith("ValueError: column support_calls missing");
+    assertThat(Files.readString(logFile)).as("stored log")
+        .startsWith("loading data\nTraceback (most recent call last):\n")
+        .endsWith("ValueError: column support_calls missing\n");
+    assertThat(exit.logLines()).as("lines counted").isEqualTo(exit.logTail().size());
+  }
+
+  @Test
+  void a_log_printed_only_at_the_end_after_a_long_silence_arrives_whole_and_in_order() {
+    // stdout and stderr are two pipes: lines written microseconds apart have no order between them,
+    // but the engine's timestamps order lines that are a few milliseconds apart.
+    ContainerExit exit =
+        engine.run(
+            request("late", List.of("sh", "-c", "sleep 2; echo line1; sleep 0.05; echo line2 >&2; sleep 0.05; echo line3"),
+                List.of(), LIMITS),
+            progress);
+
+    assertThat(exit.exitCode()).as("exit code").isZero();
+    assertThat(exit.logTail()).as("log tail, in the order printed").containsExactly("line1", "line2", "line3");
+  }
+
+  @Test
+  void ten_thousand_lines_keep_the_last_fifty_in_order_and_all_in_the_stored_log() throws IOException {
+    Path logFile = tmp.resolve("many.log");
+    ContainerExit exit =
+        engine.run(
+            withLog(request("many", List.of("sh", "-c", "seq 1 10000 | sed 's/^/line /'"), List.of(), LIMITS), logFile),
+            progress);
+
+    assertThat(exit.exitCode()).as("exit code").isZero();
+    assertThat(exit.logTail()).as("log tail")
+        .hasSize(LogTail.MAX_LINES)
+        .containsExactlyElementsOf(
+            java.util.stream.IntStream.rangeClosed(10001 - LogTail.MAX_LINES, 10000).mapToObj(i -> "line " + i).toList());
+    List<String> stored = Files.readAllLines(logFile);
+    assertThat(stored).as("stored log").hasSize(10000);
+    assertThat(stored.get(0)).as("first stored line").isEqualTo("line 1");
+    assertThat(stored.get(9999)).as("last stored line").isEqualTo("line 10000");
+    assertThat(exit.logLines()).as("lines counted").isEqualTo(10000);
+    assertThat(exit.logBytes()).as("bytes counted").isEqualTo(Files.size(logFile));
+    assertThat(exit.logTruncated()).as("truncated").isFalse();
+  }
+
+  @Test
+  void progress_shows_the_last_line_of_a_training_that_went_quiet() {
+    engine.run(request("quiet", List.of("sh", "-c", "echo epoch 1 done; sleep 3; echo epoch 2 done"), List.of(), LIMITS),
+        progress);
+
+    assertThat(reports).as("progress reports while the training was quiet")
+        .anyMatch(r -> r.startsWith("running 2s; last log: epoch 1 done") || r.startsWith("running 3s; last log: epoch 1 done"));
+  }
+
+  @Test
+  void an_image_the_engine_lacks_is_pulled_by_digest_with_progress_even_when_it_takes_seconds() throws Exception {
+    // A training host that has never seen the image: a layer of incompressible bytes on top of the
+    // sample image makes the pull take seconds, as real images of hundreds of MB do.
+    String repository = REGISTRY + "/timemachine/it-cold-pull";
+    String tag = prefix + "image";
+    Path context = Files.createDirectories(tmp.resolve("cold"));
+    Files.writeString(context.resolve("Dockerfile"), "FROM " + churnEnv + "\nCOPY noise.bin /noise.bin\n");
+    byte[] noise = new byte[96 << 20];
+    new java.util.Random(label.hashCode()).nextBytes(noise);
+    Files.write(context.resolve("noise.bin"), noise);
+    String shortId =
+        docker.buildImageCmd(context.toFile()).withTags(Set.of(repository + ":" + tag)).withPull(false).withNetworkMode("none")
+            .exec(new BuildImageResultCallback()).awaitImageId();
+    String builtId = docker.inspectImageCmd(shortId).exec().getId();
+    docker.pushImageCmd(repository).withTag(tag).exec(new ResultCallback.Adapter<PushResponseItem>()).awaitCompletion();
+    ImageRef image = new ImageRef(repository, registryDigest("timemachine/it-cold-pull", tag));
+    docker.removeImageCmd(builtId).withForce(true).exec();
+    try {
+      long started = System.nanoTime();
+      PulledImage pulled = engine.pull(image, progress);
+      long pullMs = (System.nanoTime() - started) / 1_000_000;
+
+      assertThat(pulled.imageId()).as("id of the pulled image").isEqualTo(builtId);
+      assertThat(docker.inspectImageCmd(builtId).exec().getRepoDigests()).as("repo digests").contains(image.toString());
+      assertThat(reports).as("progress reports of a pull that took %d ms", pullMs)
+          .anyMatch(r -> r.startsWith("pulling " + image + ": ") && r.contains("MiB downloaded"));
+      ContainerExit exit =
+          engine.run(
+              new ContainerRequest(prefix + "cold", image, List.of("sh", "-c", "wc -c < /noise.bin"), "/", List.of(),
+                  Map.of(), Map.of(LABEL, label), LIMITS),
+              progress);
+      assertThat(exit.logTail()).as("the pulled layer, seen from inside").containsExactly(String.valueOf(noise.length));
+    } finally {
+      docker.removeImageCmd(builtId).withForce(true).exec();
+      HTTP.send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/timemachine/it-cold-pull/manifests/" + image.digest()))
+          .DELETE().build(), HttpResponse.BodyHandlers.discarding());
+    }
+  }
+
+  @Test
   void the_container_has_no_network_but_loopback() {
     ContainerExit exit =
         engine.run(request("net", python("import os; print(sorted(os.listdir('/sys/class/net')))"), List.of(), LIMITS), progress);
@@ -349,6 +458,11 @@ class DockerContainerEngineIT {
   private ContainerRequest request(String suffix, List<String> command, List<Mount> mounts, TrainingLimits limits) {
     return new ContainerRequest(
         prefix + suffix, churnEnv, command, "/", mounts, Map.of("PYTHONUNBUFFERED", "1"), Map.of(LABEL, label), limits);
+  }
+
+  private static ContainerRequest withLog(ContainerRequest r, Path logFile) {
+    return new ContainerRequest(
+        r.name(), r.image(), r.command(), r.workingDir(), r.mounts(), r.environment(), r.labels(), r.limits(), logFile);
   }
 
   private static List<String> python(String code) {

@@ -13,6 +13,7 @@ import dev.timemachine.ports.Progress;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator.ReplaceUnderscores;
@@ -97,8 +98,23 @@ class DockerContainerEngineTest {
     tail.onNext(new Frame(StreamType.STDOUT, Arrays.copyOfRange(accented, inside, accented.length)));
     tail.onNext(frame(StreamType.STDOUT, "no newline at the end"));
 
-    assertThat(tail.last()).as("last complete line").isEqualTo("café au lait");
     assertThat(tail.lines()).as("tail").containsExactly("warning: x", "café au lait", "no newline at the end");
+  }
+
+  @Test
+  void the_log_tail_puts_stdout_and_stderr_back_in_the_order_the_engine_stamped_them() {
+    AtomicLong now = new AtomicLong();
+    LogTail tail = new LogTail(now::get);
+    // The engine delivered stderr's line2 before stdout's line1 although line1 was written first.
+    tail.onNext(frame(StreamType.STDERR, "2026-12-02T14:00:00.000000200Z line2\n"));
+    tail.onNext(frame(StreamType.STDOUT, "2026-12-02T14:00:00.000000100Z line1\n2026-12-02T14:00:00.000000300Z line3\n"));
+
+    assertThat(tail.last()).as("last line while the lines are still held back").isNull();
+    now.addAndGet(1_000_000_000L);
+    assertThat(tail.last()).as("last line once they were held long enough").isEqualTo("line3");
+    assertThat(tail.lines()).as("tail, in the order written").containsExactly("line1", "line2", "line3");
+    assertThat(tail.totalLines()).as("lines counted").isEqualTo(3);
+    assertThat(tail.totalBytes()).as("bytes counted, without the timestamps").isEqualTo("line1\nline2\nline3\n".length());
   }
 
   private static Frame frame(StreamType stream, String text) {

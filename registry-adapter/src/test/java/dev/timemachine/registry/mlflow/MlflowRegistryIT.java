@@ -165,7 +165,7 @@ class MlflowRegistryIT {
             List.of(
                 new MetricComparison("accuracy", 0.912, 0.912, 0.0, 0.0, "exact", true),
                 new MetricComparison("f1", 0.75, 0.7501, 0.0001, 0.00013, "abs:0.01,rel:0.001", true)),
-            0L, List.of(), null, null, finished.minusSeconds(60), finished, Map.of("total", 60000L));
+            0L, List.of(), null, null, null, finished.minusSeconds(60), finished, Map.of("total", 60000L));
     String reportUri = "s3://timemachine/reports/" + replayId + ".json";
 
     registry.recordVerdict(model + "@champion", report, reportUri);
@@ -216,7 +216,7 @@ class MlflowRegistryIT {
     ReplayReport report =
         new ReplayReport(
             ReplayReport.SCHEMA, "it-" + UUID.randomUUID(), "mlflow:" + model + "/2", null, Verdict.INPUTS_UNVERIFIABLE,
-            reason, null, null, Map.of(), List.of(), List.of(), null, List.of(), null, null,
+            reason, null, null, Map.of(), List.of(), List.of(), null, List.of(), null, null, null,
             Instant.parse("2026-11-24T11:00:00Z"), Instant.parse("2026-11-24T11:00:01Z"), Map.of());
 
     registry.recordVerdict(model + "/2", report, "s3://timemachine/reports/unverifiable.json");

@@ -526,7 +526,7 @@ class MlflowRegistryTest {
         List.of(
             new MetricComparison("f1", 0.75, 0.751, 0.001, 0.0013, "abs:0.01", true),
             new MetricComparison("auc", 0.8, null, null, null, "exact", false)),
-        0L, List.of(), null, null, Instant.parse("2026-11-24T10:00:00Z"), Instant.parse("2026-11-24T10:15:30Z"), Map.of("total", 930000L));
+        0L, List.of(), null, null, null, Instant.parse("2026-11-24T10:00:00Z"), Instant.parse("2026-11-24T10:15:30Z"), Map.of("total", 930000L));
   }
 
   private static JsonNode read(byte[] body) {
