@@ -266,7 +266,7 @@ public final class S3ObjectStore implements ObjectStore {
       if (e instanceof NoSuchBucketException || "NoSuchBucket".equals(code)) {
         return TimemachineException.configuration(
             "bucket " + bucket + " does not exist at endpoint " + endpoint,
-            "create it (e.g. aws s3 mb s3://" + bucket + mbEndpoint() + ") or fix the store URI (" + where + ")");
+            "create it (e.g. aws s3 mb s3://" + bucket + mbEndpoint() + ") or fix the store URI (s3://" + bucket + "/...)");
       }
       if ("AuthorizationHeaderMalformed".equals(code) || "PermanentRedirect".equals(code)
           || "IllegalLocationConstraintException".equals(code) || status == 301

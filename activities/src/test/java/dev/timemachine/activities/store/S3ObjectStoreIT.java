@@ -131,6 +131,32 @@ class S3ObjectStoreIT {
     }
   }
 
+  @Test
+  void re_creating_a_snapshot_over_s3_catches_a_same_size_edit_by_sha256_and_repairs_it() throws Exception {
+    Path data = Files.createDirectories(tmp.resolve("tamper-data"));
+    Files.writeString(data.resolve("customers.csv"), "id,churned\n1,0\n2,1\n");
+    Snapshots snapshots = new Snapshots(stores);
+    DataRef ref = snapshots.create(data, "s3://" + BUCKET + "/tamper", Progress.NONE);
+    ObjectStore stored = stores.open(ref.snapshotUri());
+    stored.put("files/customers.csv", Files.writeString(tmp.resolve("same-size.csv"), "id,churned\n1,1\n2,1\n"));
+    assertThat(stored.size("files/customers.csv")).as("same size as the original").contains(ref.files().get(0).size());
+
+    assertThatThrownBy(() -> snapshots.create(data, "s3://" + BUCKET + "/tamper", Progress.NONE))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessageContaining("its file 'customers.csv' was altered: stored sha256 "
+            + dev.timemachine.domain.Digests.sha256Hex("id,churned\n1,1\n2,1\n".getBytes(StandardCharsets.UTF_8))
+            + ", expected " + ref.files().get(0).sha256())
+        .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFLICT))
+        .satisfies(e -> assertThat(((TimemachineException) e).hint()).contains("--repair"));
+    assertThat(new String(stored.getBytes("files/customers.csv"), StandardCharsets.UTF_8))
+        .as("the evidence is left in the bucket").isEqualTo("id,churned\n1,1\n2,1\n");
+
+    Snapshots.Created repaired = snapshots.create(data, "s3://" + BUCKET + "/tamper", true, Progress.NONE);
+    assertThat(repaired.repaired()).containsExactly("files/customers.csv");
+    assertThat(new String(stored.getBytes("files/customers.csv"), StandardCharsets.UTF_8)).isEqualTo("id,churned\n1,0\n2,1\n");
+    snapshots.restore(ref, tmp.resolve("tamper-restored"), Progress.NONE);
+  }
+
   /** 2 MB: above the size at which s3proxy's early refusal of an upload turns into "Broken pipe". */
   private static Path bigFile(String name) throws IOException {
     Path file = tmp.resolve(name);
