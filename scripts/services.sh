@@ -3,7 +3,8 @@
 #   - a Docker engine without a bridge network (containers get loopback only; training runs with --network none)
 #   - a local image registry on 127.0.0.1:5000 (CNCF distribution, Debian package docker-registry)
 #   - the sample environment image, built offline (debootstrap + docker import) and pushed to that registry
-#   - an S3-compatible server (s3proxy from Maven Central) on 127.0.0.1:9000
+#   - an S3-compatible server (s3proxy from Maven Central) on 127.0.0.1:9000, with the buckets the README and
+#     the stack use (timemachine, ml-snapshots; TIMEMACHINE_S3_BUCKETS to choose others)
 #   - a durable Temporal dev server (scripts/temporal.sh; built from the Go module proxy) on 127.0.0.1:7233
 #   - an MLflow tracking server and model registry (scripts/mlflow.sh; a venv from PyPI) on 127.0.0.1:5050
 #   - Debian's docker-compose, which the tests use to validate docker-compose.yml (nothing is started with it)
@@ -18,6 +19,7 @@ REGISTRY_ADDR=127.0.0.1:5000
 S3_PORT=${TIMEMACHINE_S3_PORT:-9000}
 SAMPLE_IMAGE=$REGISTRY_ADDR/timemachine/churn-env:bookworm
 S3PROXY_VERSION=4.1.0
+S3_BUCKETS=${TIMEMACHINE_S3_BUCKETS:-timemachine ml-snapshots}
 mkdir -p "$STATE" "$CACHE"
 
 log() { printf '[services %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -112,6 +114,16 @@ CONF
   wait_for 60 "s3proxy" curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"
 }
 
+# s3proxy's filesystem-nio2 backend keeps one directory per bucket under its basedir and lists them live, so a
+# directory made there is a bucket, before or after the server starts (checked with the AWS SDK: ListBuckets names
+# it, HeadBucket and PutObject work). No signed request is needed, and mkdir -p is idempotent and leaves existing
+# objects alone. Only for the s3proxy this script configures: its basedir is $STATE/s3.
+create_buckets() {
+  local bucket
+  for bucket in $S3_BUCKETS; do mkdir -p "$STATE/s3/$bucket"; done
+  log "s3 buckets: $S3_BUCKETS"
+}
+
 status() {
   docker version --format 'docker engine: {{.Server.Version}}' 2>/dev/null || echo "docker engine: down"
   curl -fsS "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1 && echo "registry: up ($REGISTRY_ADDR)" || echo "registry: down"
@@ -128,6 +140,7 @@ case "${1:-up}" in
     start_registry
     build_sample_image
     start_s3
+    create_buckets
     "$ROOT/scripts/temporal.sh" up
     "$ROOT/scripts/mlflow.sh" up >/dev/null
     status

@@ -1,5 +1,6 @@
 package dev.timemachine.cli;
 
+import dev.timemachine.activities.data.Snapshots;
 import dev.timemachine.domain.DataRef;
 import dev.timemachine.domain.Json;
 import dev.timemachine.worker.Components;
@@ -26,7 +27,8 @@ public final class SnapshotCommand implements Runnable {
   @Command(name = "create", mixinStandardHelpOptions = true,
       description = {
         "Uploads DIR as a content-addressed snapshot under STORE_URI/snapshots/<root digest>.",
-        "Prints the root digest and the snapshot URI on stdout. Uploading the same content again is a no-op."
+        "Prints the root digest and the snapshot URI on stdout. Uploading the same content again uploads nothing,",
+        "but reads back and sha256-checks every stored file; an altered or missing one is refused unless --repair."
       })
   public static final class Create implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -41,17 +43,23 @@ public final class SnapshotCommand implements Runnable {
         description = "Print only {snapshotUri, rootDigest, fileCount, totalBytes} as JSON (what record_run.py --snapshot reads).")
     boolean json;
 
+    @Option(names = "--repair",
+        description = "If the snapshot exists and some stored files were altered or are missing, re-upload just those from DIR"
+            + " (they are overwritten: copy them first if they are evidence).")
+    boolean repair;
+
     @Override
     public Integer call() {
       Config config = Config.fromEnvironment();
       try (Components components = new Components(config)) {
         var err = spec.commandLine().getErr();
-        DataRef data =
+        Snapshots.Created created =
             components.snapshots()
-                .create(dir, storeUri != null ? storeUri : config.storeUri(), message -> {
+                .create(dir, storeUri != null ? storeUri : config.storeUri(), repair, message -> {
                   err.println("  " + message);
                   err.flush();
                 });
+        DataRef data = created.data();
         var out = spec.commandLine().getOut();
         if (json) {
           out.print(Json.toString(data.withoutFiles()));
@@ -60,7 +68,10 @@ public final class SnapshotCommand implements Runnable {
           out.println(data.snapshotUri());
         }
         out.flush();
-        err.printf("%d files, %d bytes%n", data.fileCount(), data.totalBytes());
+        err.printf("%d files, %d bytes%s%n", data.fileCount(), data.totalBytes(),
+            !created.existed() ? ""
+                : created.repaired().isEmpty() ? "; the snapshot existed and every stored file was verified"
+                : "; repaired " + created.repaired().size() + " altered or missing: " + String.join(", ", created.repaired()));
         err.flush();
         return 0;
       }

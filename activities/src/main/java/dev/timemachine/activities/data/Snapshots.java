@@ -18,9 +18,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -43,7 +45,27 @@ public final class Snapshots {
     this.stores = stores;
   }
 
+  /**
+   * What {@link #create(Path, String, boolean, Progress)} did: the snapshot, whether it existed already
+   * (and was then verified object by object), and the stored files it overwrote because they were
+   * altered or missing (only with {@code repair}).
+   */
+  public record Created(DataRef data, boolean existed, List<String> repaired) {
+    public Created {
+      repaired = List.copyOf(repaired);
+    }
+  }
+
   public DataRef create(Path dir, String storeRootUri, Progress progress) {
+    return create(dir, storeRootUri, false, progress).data();
+  }
+
+  /**
+   * Uploads {@code dir} as a snapshot, or, when a snapshot with this content exists, verifies every
+   * stored object by sha256 before vouching for it. An altered or missing object is refused ({@code
+   * CONFLICT}) unless {@code repair}, which re-uploads just those objects and checks them again.
+   */
+  public Created create(Path dir, String storeRootUri, boolean repair, Progress progress) {
     List<FileEntry> files = FileHashing.hashTree(dir);
     if (files.isEmpty()) {
       throw TimemachineException.invalidInput("the data directory " + dir + " is empty");
@@ -53,48 +75,152 @@ public final class Snapshots {
     String snapshotUri = base.uriOf("snapshots/" + root.substring("sha256:".length()));
     ObjectStore snapshot = stores.open(snapshotUri);
     long total = files.stream().mapToLong(FileEntry::size).sum();
+    byte[] manifest = Json.toBytes(new SnapshotManifest(SnapshotManifest.SCHEMA, root, files.size(), total, files));
     if (snapshot.exists(MANIFEST)) {
-      checkExisting(snapshot, root, files);
-    } else {
-      long done = 0;
-      long lastReport = 0;
-      int count = 0;
-      for (FileEntry file : files) {
-        snapshot.put("files/" + file.path(), dir.resolve(file.path()));
-        done += file.size();
-        count++;
-        if (System.nanoTime() - lastReport > PROGRESS_EVERY_NANOS || count == files.size()) {
-          lastReport = System.nanoTime();
-          progress.report(String.format("uploaded %d/%d files, %s/%s", count, files.size(), mb(done), mb(total)));
-        }
-      }
-      snapshot.putIfAbsent(MANIFEST, Json.toBytes(new SnapshotManifest(SnapshotManifest.SCHEMA, root, files.size(), total, files)));
+      List<String> repaired = checkExisting(snapshot, root, files, manifest, dir, repair, progress);
+      return new Created(DataRef.of(snapshotUri, files), true, repaired);
     }
-    return DataRef.of(snapshotUri, files);
+    long done = 0;
+    long lastReport = 0;
+    int count = 0;
+    for (FileEntry file : files) {
+      snapshot.put("files/" + file.path(), dir.resolve(file.path()));
+      done += file.size();
+      count++;
+      if (System.nanoTime() - lastReport > PROGRESS_EVERY_NANOS || count == files.size()) {
+        lastReport = System.nanoTime();
+        progress.report(String.format("uploaded %d/%d files, %s/%s", count, files.size(), mb(done), mb(total)));
+      }
+    }
+    snapshot.putIfAbsent(MANIFEST, manifest);
+    return new Created(DataRef.of(snapshotUri, files), false, List.of());
+  }
+
+  /** A stored object that does not hold what the snapshot says, and how it differs. */
+  private record Altered(String key, String problem, String expectedSha256) {
+    static Altered file(FileEntry file, Hashed stored) {
+      String label = "its file '" + file.path() + "'";
+      if (stored == null) {
+        return new Altered("files/" + file.path(), label + " is missing", file.sha256());
+      }
+      String sizes = stored.size() == file.size() ? "" : " (" + stored.size() + " bytes instead of " + file.size() + ")";
+      return new Altered("files/" + file.path(),
+          label + " was altered: stored sha256 " + stored.sha256() + ", expected " + file.sha256() + sizes, file.sha256());
+    }
   }
 
   /**
-   * A snapshot with this content exists already, so nothing is uploaded; but a store that was altered
-   * since must not be vouched for again. Its manifest must hash to the root digest and every file must
-   * have its size (a cheap check of each object; the full sha256 check happens at every restore).
-   * Nothing is repaired: an altered snapshot is evidence, and the user decides what to do with it.
+   * A snapshot with this content exists already, so nothing needs uploading; but a store that was
+   * altered since must not be vouched for again, and a size check misses an edit that keeps the size.
+   * So the manifest must hash to the root digest and every stored file is read back and hashed: the
+   * honest default, since a store's own checksum is not a sha256 (an S3 ETag is an MD5 only for
+   * single-part uploads). Without {@code repair} nothing is changed: an altered snapshot is evidence,
+   * and the user decides what to do with it.
    */
-  private void checkExisting(ObjectStore snapshot, String root, List<FileEntry> files) {
-    SnapshotManifest stored = readManifest(snapshot.rootUri());
-    String hint = "investigate, then remove " + snapshot.rootUri() + "/ from the store and create the snapshot again";
-    if (!Digests.rootDigest(stored.files()).equals(root)) {
-      throw TimemachineException.conflict(
-          "snapshot " + snapshot.rootUri() + " exists, but its manifest no longer hashes to " + root + ": the store was altered",
-          hint);
+  private List<String> checkExisting(
+      ObjectStore snapshot, String root, List<FileEntry> files, byte[] manifest, Path dir, boolean repair, Progress progress) {
+    List<Altered> altered = new ArrayList<>();
+    if (!manifestHashesTo(snapshot, root)) {
+      altered.add(new Altered(MANIFEST, "its manifest no longer hashes to " + root, null));
     }
+    long total = files.stream().mapToLong(FileEntry::size).sum();
+    long done = 0;
+    long lastReport = System.nanoTime();
+    int count = 0;
     for (FileEntry file : files) {
-      long size = snapshot.size("files/" + file.path()).orElse(-1L);
-      if (size != file.size()) {
-        throw TimemachineException.conflict(
-            "snapshot " + snapshot.rootUri() + " exists, but its file '" + file.path() + "' "
-                + (size < 0 ? "is missing" : "has " + size + " bytes instead of " + file.size()) + ": the store was altered",
-            hint);
+      String key = "files/" + file.path();
+      Hashed stored = hashStored(snapshot, key);
+      if (stored == null || !stored.sha256().equals(file.sha256()) || stored.size() != file.size()) {
+        altered.add(Altered.file(file, stored));
       }
+      done += file.size();
+      count++;
+      if (System.nanoTime() - lastReport > PROGRESS_EVERY_NANOS) {
+        lastReport = System.nanoTime();
+        progress.report(String.format("verifying the stored snapshot: %d/%d files, %s/%s hashed", count, files.size(),
+            mb(done), mb(total)));
+      }
+    }
+    if (altered.isEmpty()) {
+      progress.report(String.format("snapshot exists: %d stored files, %s, every sha256 verified", files.size(), mb(total)));
+      return List.of();
+    }
+    if (!repair) {
+      Altered first = altered.get(0);
+      throw TimemachineException.conflict(
+          "snapshot " + snapshot.rootUri() + " exists, but " + first.problem()
+              + (altered.size() > 1 ? " (and " + (altered.size() - 1) + " more altered or missing: "
+                  + altered.subList(1, altered.size()).stream().map(Altered::key).collect(Collectors.joining(", ")) + ")" : "")
+              + ": the store was altered",
+          "rerun with --repair to overwrite the altered objects (they are evidence: copy them from "
+              + snapshot.rootUri() + "/ first if you need them)");
+    }
+    List<String> repaired = new ArrayList<>();
+    for (Altered object : altered) {
+      if (object.key().equals(MANIFEST)) {
+        snapshot.put(MANIFEST, writeTemporary(manifest));
+        if (!manifestHashesTo(snapshot, root)) {
+          throw TimemachineException.unavailable("repaired " + snapshot.uriOf(MANIFEST) + " but it still does not hash to " + root, null);
+        }
+      } else {
+        String path = object.key().substring("files/".length());
+        snapshot.put(object.key(), dir.resolve(path));
+        Hashed now = hashStored(snapshot, object.key());
+        if (now == null || !now.sha256().equals(object.expectedSha256())) {
+          throw TimemachineException.conflict(
+              "repaired " + snapshot.uriOf(object.key()) + " but it now hashes to " + (now == null ? "nothing" : now.sha256())
+                  + " instead of " + object.expectedSha256(),
+              "check that nothing changes " + dir.resolve(path) + " or the store while the snapshot is created");
+        }
+      }
+      repaired.add(object.key());
+      progress.report("repaired " + object.key() + " (" + object.problem().replaceFirst("^its (file )?", "") + "); now verified");
+    }
+    return repaired;
+  }
+
+  private boolean manifestHashesTo(ObjectStore snapshot, String root) {
+    try {
+      SnapshotManifest stored = Json.parse(snapshot.getBytes(MANIFEST), SnapshotManifest.class, snapshot.uriOf(MANIFEST));
+      return stored.files() != null && Digests.rootDigest(stored.files()).equals(root);
+    } catch (TimemachineException e) {
+      if (e.type() == ErrorType.INVALID_INPUT || e.type() == ErrorType.NOT_FOUND) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  private record Hashed(String sha256, long size) {}
+
+  /** Streams a stored object through sha256; null if it does not exist. */
+  private static Hashed hashStored(ObjectStore snapshot, String key) {
+    MessageDigest digest = Digests.newSha256();
+    byte[] buffer = new byte[1 << 16];
+    long size = 0;
+    try (InputStream in = snapshot.open(key)) {
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        digest.update(buffer, 0, n);
+        size += n;
+      }
+    } catch (TimemachineException e) {
+      if (e.type() == ErrorType.NOT_FOUND) {
+        return null;
+      }
+      throw e;
+    } catch (IOException e) {
+      throw TimemachineException.unavailable("cannot read " + snapshot.uriOf(key) + ": " + e, e);
+    }
+    return new Hashed(HexFormat.of().formatHex(digest.digest()), size);
+  }
+
+  private static Path writeTemporary(byte[] content) {
+    try {
+      Path temp = Files.createTempFile("timemachine-manifest", ".json");
+      temp.toFile().deleteOnExit();
+      return Files.write(temp, content);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write a temporary manifest", e);
     }
   }
 

@@ -5,14 +5,18 @@ import dev.timemachine.ports.ObjectStore;
 import dev.timemachine.ports.ObjectStoreLocator;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * Opens a store by URI: {@code file:///path} (or a plain path) is a {@link LocalObjectStore}, {@code
- * s3://bucket/prefix} an {@link S3ObjectStore} sharing one S3 client.
+ * s3://bucket/prefix} an {@link S3ObjectStore} sharing one S3 client and the set of buckets already
+ * checked, so that each bucket costs one {@code HeadBucket} per instance however often it is opened.
  */
 public final class ObjectStores implements ObjectStoreLocator, AutoCloseable {
   private final S3Settings s3Settings;
+  private final Set<String> checkedBuckets = ConcurrentHashMap.newKeySet();
   private S3Client s3;
 
   public ObjectStores(S3Settings s3Settings) {
@@ -36,7 +40,7 @@ public final class ObjectStores implements ObjectStoreLocator, AutoCloseable {
       if (bucket.isEmpty()) {
         throw TimemachineException.invalidInput("store URI '" + rootUri + "' names no bucket");
       }
-      return new S3ObjectStore(s3(), bucket, prefix, s3Settings.describeEndpoint());
+      return new S3ObjectStore(s3(), bucket, prefix, s3Settings, checkedBuckets);
     }
     if (uri.startsWith("file:")) {
       return new LocalObjectStore(Path.of(URI.create(uri)));

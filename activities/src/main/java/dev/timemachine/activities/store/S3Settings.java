@@ -39,10 +39,15 @@ public record S3Settings(String endpoint, String region, String accessKeyId, Str
   }
 
   private AwsCredentialsProvider credentials() {
-    if (accessKeyId != null && secretAccessKey != null) {
+    if (hasStaticCredentials()) {
       return StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKeyId, secretAccessKey));
     }
     return DefaultCredentialsProvider.builder().build();
+  }
+
+  /** Whether the static key pair is set; otherwise the SDK's default chain looks for credentials. */
+  public boolean hasStaticCredentials() {
+    return accessKeyId != null && secretAccessKey != null;
   }
 
   public String describeEndpoint() {

@@ -83,14 +83,84 @@ class SnapshotsTest {
 
     assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
         .isInstanceOf(TimemachineException.class)
-        .hasMessageContaining("its file 'train.csv' has 10 bytes instead of 8: the store was altered")
+        .hasMessageContaining("its file 'train.csv' was altered: stored sha256 " + sha256("a,b\n1,2,3\n")
+            + ", expected " + sha256("a,b\n1,2\n") + " (10 bytes instead of 8): the store was altered")
         .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(dev.timemachine.domain.ErrorType.CONFLICT))
-        .satisfies(e -> assertThat(((TimemachineException) e).hint()).contains("remove " + ref.snapshotUri() + "/"));
+        .satisfies(e -> assertThat(((TimemachineException) e).hint()).startsWith("rerun with --repair to overwrite the altered objects"));
     assertThat(stored).as("the altered file is not overwritten").hasContent("a,b\n1,2,3\n");
 
     Files.delete(stored);
     assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
         .hasMessageContaining("its file 'train.csv' is missing");
+  }
+
+  @Test
+  void a_stored_file_altered_with_the_same_size_is_caught_by_its_sha256_and_refused() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Path stored = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("files/train.csv");
+    Files.writeString(stored, "a,b\n1,3\n");
+    assertThat(Files.size(stored)).as("same size as the original").isEqualTo(ref.files().get(1).size());
+
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessage("snapshot " + ref.snapshotUri() + " exists, but its file 'train.csv' was altered: stored sha256 "
+            + sha256("a,b\n1,3\n") + ", expected " + ref.files().get(1).sha256() + ": the store was altered")
+        .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(dev.timemachine.domain.ErrorType.CONFLICT))
+        .satisfies(e -> assertThat(((TimemachineException) e).hint()).contains("--repair"));
+    assertThat(stored).as("the evidence is left as it was").hasContent("a,b\n1,3\n");
+  }
+
+  @Test
+  void repair_re_uploads_just_the_altered_and_missing_objects_and_says_which() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Path snapshotDir = Path.of(java.net.URI.create(ref.snapshotUri()));
+    Files.writeString(snapshotDir.resolve("files/train.csv"), "a,b\n1,3\n");
+    Files.delete(snapshotDir.resolve("files/nested/deeper/labels.txt"));
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .as("both are named, the first in full")
+        .hasMessageContaining("its file 'nested/deeper/labels.txt' is missing (and 1 more altered or missing: files/train.csv)");
+
+    List<String> progress = new ArrayList<>();
+    Snapshots.Created repaired = snapshots.create(data, store, true, progress::add);
+
+    assertThat(repaired.existed()).isTrue();
+    assertThat(repaired.data()).isEqualTo(ref);
+    assertThat(repaired.repaired()).containsExactly("files/nested/deeper/labels.txt", "files/train.csv");
+    assertThat(progress).anyMatch(line -> line.startsWith("repaired files/train.csv (")
+        && line.contains("stored sha256 " + sha256("a,b\n1,3\n")));
+    assertThat(snapshotDir.resolve("files/train.csv")).hasContent("a,b\n1,2\n");
+    assertThat(snapshotDir.resolve("files/nested/deeper/labels.txt")).hasContent("yes\nno\n");
+    assertThat(snapshots.create(data, store, true, Progress.NONE).repaired()).as("nothing left to repair").isEmpty();
+    snapshots.restore(ref, tmp.resolve("restored"), Progress.NONE);
+  }
+
+  @Test
+  void repair_rewrites_a_manifest_that_no_longer_hashes_to_the_root_digest() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Path manifest = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("manifest.json");
+    Files.writeString(manifest, Files.readString(manifest).replace(ref.files().get(1).sha256(), "0".repeat(64)));
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .hasMessageContaining("exists, but its manifest no longer hashes to " + ref.rootDigest());
+
+    assertThat(snapshots.create(data, store, true, Progress.NONE).repaired()).containsExactly("manifest.json");
+    assertThat(snapshots.restore(ref, tmp.resolve("restored"), Progress.NONE)).contains("every sha256 verified");
+  }
+
+  @Test
+  void an_untouched_snapshot_is_verified_and_vouched_for_again() {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    List<String> progress = new ArrayList<>();
+
+    Snapshots.Created again = snapshots.create(data, store, false, progress::add);
+
+    assertThat(again.existed()).isTrue();
+    assertThat(again.repaired()).isEmpty();
+    assertThat(again.data()).isEqualTo(ref);
+    assertThat(progress).containsExactly("snapshot exists: 2 stored files, 0.0 MB, every sha256 verified");
+  }
+
+  private static String sha256(String content) {
+    return Digests.sha256Hex(content.getBytes(StandardCharsets.UTF_8));
   }
 
   @Test

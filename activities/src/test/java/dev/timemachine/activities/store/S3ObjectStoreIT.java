@@ -11,7 +11,9 @@ import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.ports.ObjectStore;
 import dev.timemachine.ports.Progress;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -68,24 +70,100 @@ class S3ObjectStoreIT {
   }
 
   @Test
-  void wrong_credentials_are_a_configuration_error_saying_what_to_check() {
+  void wrong_credentials_are_a_configuration_error_saying_what_to_check() throws Exception {
+    Path big = bigFile("upload.bin");
     try (ObjectStores bad = new ObjectStores(S3Settings.fromEnvironment(Map.of(
         "TIMEMACHINE_S3_ENDPOINT", ENDPOINT, "AWS_ACCESS_KEY_ID", "timemachine",
         "AWS_SECRET_ACCESS_KEY", "wrong", "AWS_REGION", "us-east-1")))) {
-      assertThatThrownBy(() -> bad.open("s3://" + BUCKET).getBytes("anything"))
+      assertThatThrownBy(() -> bad.open("s3://" + BUCKET).put("files/upload.bin", big))
           .isInstanceOf(TimemachineException.class)
+          .hasMessageContaining("access to s3://" + BUCKET + " at " + ENDPOINT + " was refused (HTTP 403 SignatureDoesNotMatch")
           .satisfies(e -> {
             assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFIGURATION);
             assertThat(((TimemachineException) e).hint()).contains("AWS_SECRET_ACCESS_KEY");
           });
     }
+    try (ObjectStores unknown = new ObjectStores(S3Settings.fromEnvironment(Map.of(
+        "TIMEMACHINE_S3_ENDPOINT", ENDPOINT, "AWS_ACCESS_KEY_ID", "nobody",
+        "AWS_SECRET_ACCESS_KEY", "wrong", "AWS_REGION", "us-east-1")))) {
+      assertThatThrownBy(() -> unknown.open("s3://" + BUCKET).exists("anything"))
+          .hasMessageContaining("InvalidAccessKeyId")
+          .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFIGURATION))
+          .satisfies(e -> assertThat(((TimemachineException) e).hint()).contains("AWS_ACCESS_KEY_ID"));
+    }
   }
 
   @Test
-  void a_missing_bucket_is_a_configuration_error() {
-    assertThatThrownBy(() -> stores.open("s3://no-such-bucket-" + System.nanoTime()).list(""))
+  void a_snapshot_into_a_missing_bucket_names_the_bucket_and_how_to_create_it() throws Exception {
+    String missing = "no-such-bucket-" + System.nanoTime();
+    Path data = Files.createDirectories(tmp.resolve("missing-bucket-data"));
+    Files.copy(bigFile("big.bin"), data.resolve("big.bin"));
+    long start = System.nanoTime();
+
+    assertThatThrownBy(() -> new Snapshots(stores).create(data, "s3://" + missing + "/tm", Progress.NONE))
         .isInstanceOf(TimemachineException.class)
-        .hasMessageContaining("does not exist");
+        .hasMessage("bucket " + missing + " does not exist at endpoint " + ENDPOINT)
+        .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFIGURATION))
+        .satisfies(e -> assertThat(((TimemachineException) e).hint())
+            .contains("aws s3 mb s3://" + missing + " --endpoint-url " + ENDPOINT).contains("fix the store URI"));
+    assertThat(System.nanoTime() - start).as("no upload retried into the missing bucket").isLessThan(5_000_000_000L);
+    assertThatThrownBy(() -> stores.open("s3://" + missing).exists("manifest.json"))
+        .as("a missing bucket is not a missing key")
+        .hasMessageContaining("bucket " + missing + " does not exist");
+  }
+
+  @Test
+  void an_endpoint_that_is_down_is_unavailable_and_retryable_naming_the_endpoint() throws Exception {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = socket.getLocalPort();
+    }
+    String down = "http://127.0.0.1:" + port;
+    try (ObjectStores closed = new ObjectStores(S3Settings.fromEnvironment(Map.of(
+        "TIMEMACHINE_S3_ENDPOINT", down, "AWS_ACCESS_KEY_ID", "timemachine",
+        "AWS_SECRET_ACCESS_KEY", "timemachine-secret", "AWS_REGION", "us-east-1")))) {
+      assertThatThrownBy(() -> closed.open("s3://" + BUCKET).getBytes("anything"))
+          .isInstanceOf(TimemachineException.class)
+          .hasMessageStartingWith("S3 endpoint " + down + " is down: it refused the connection")
+          .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.UNAVAILABLE))
+          .satisfies(e -> assertThat(((TimemachineException) e).type().retryable()).isTrue())
+          .satisfies(e -> assertThat(((TimemachineException) e).hint()).contains("TIMEMACHINE_S3_ENDPOINT"));
+    }
+  }
+
+  @Test
+  void re_creating_a_snapshot_over_s3_catches_a_same_size_edit_by_sha256_and_repairs_it() throws Exception {
+    Path data = Files.createDirectories(tmp.resolve("tamper-data"));
+    Files.writeString(data.resolve("customers.csv"), "id,churned\n1,0\n2,1\n");
+    Snapshots snapshots = new Snapshots(stores);
+    DataRef ref = snapshots.create(data, "s3://" + BUCKET + "/tamper", Progress.NONE);
+    ObjectStore stored = stores.open(ref.snapshotUri());
+    stored.put("files/customers.csv", Files.writeString(tmp.resolve("same-size.csv"), "id,churned\n1,1\n2,1\n"));
+    assertThat(stored.size("files/customers.csv")).as("same size as the original").contains(ref.files().get(0).size());
+
+    assertThatThrownBy(() -> snapshots.create(data, "s3://" + BUCKET + "/tamper", Progress.NONE))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessageContaining("its file 'customers.csv' was altered: stored sha256 "
+            + dev.timemachine.domain.Digests.sha256Hex("id,churned\n1,1\n2,1\n".getBytes(StandardCharsets.UTF_8))
+            + ", expected " + ref.files().get(0).sha256())
+        .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFLICT))
+        .satisfies(e -> assertThat(((TimemachineException) e).hint()).contains("--repair"));
+    assertThat(new String(stored.getBytes("files/customers.csv"), StandardCharsets.UTF_8))
+        .as("the evidence is left in the bucket").isEqualTo("id,churned\n1,1\n2,1\n");
+
+    Snapshots.Created repaired = snapshots.create(data, "s3://" + BUCKET + "/tamper", true, Progress.NONE);
+    assertThat(repaired.repaired()).containsExactly("files/customers.csv");
+    assertThat(new String(stored.getBytes("files/customers.csv"), StandardCharsets.UTF_8)).isEqualTo("id,churned\n1,0\n2,1\n");
+    snapshots.restore(ref, tmp.resolve("tamper-restored"), Progress.NONE);
+  }
+
+  /** 2 MB: above the size at which s3proxy's early refusal of an upload turns into "Broken pipe". */
+  private static Path bigFile(String name) throws IOException {
+    Path file = tmp.resolve(name);
+    if (!Files.exists(file)) {
+      Files.write(file, new byte[2_000_000]);
+    }
+    return file;
   }
 
   @Test
