@@ -10,6 +10,7 @@ import java.util.Map;
  * where the rebuilt outputs were kept as evidence.
  *
  * @param metricsProblem why the metrics file could not be read, or null
+ * @param outputsProblem why the recorded output rules did not select the rebuilt outputs unambiguously, or null
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainingResult(
@@ -22,7 +23,14 @@ public record TrainingResult(
     List<FileEntry> outputs,
     Map<String, Double> metrics,
     String metricsProblem,
-    String outputsUri) {
+    String outputsUri,
+    String outputsProblem) {
+  public TrainingResult(
+      String containerName, long exitCode, boolean timedOut, boolean oomKilled, long durationMs, List<String> logTail,
+      List<FileEntry> outputs, Map<String, Double> metrics, String metricsProblem, String outputsUri) {
+    this(containerName, exitCode, timedOut, oomKilled, durationMs, logTail, outputs, metrics, metricsProblem, outputsUri, null);
+  }
+
   public TrainingResult {
     logTail = logTail == null ? List.of() : List.copyOf(logTail);
     outputs = outputs == null ? List.of() : List.copyOf(outputs);
