@@ -3,6 +3,7 @@
 #   - a Docker engine without a bridge network (containers get loopback only; training runs with --network none)
 #   - a local image registry on 127.0.0.1:5000 (CNCF distribution, Debian package docker-registry)
 #   - the sample environment image, built offline (debootstrap + docker import) and pushed to that registry
+#   - the MLflow sample image (that image + mlflow-skinny from PyPI wheels, samples/env/build-mlflow-image.sh), pushed too
 #   - an S3-compatible server (s3proxy from Maven Central) on 127.0.0.1:9000, with the buckets the README and
 #     the stack use (timemachine, ml-snapshots; TIMEMACHINE_S3_BUCKETS to choose others)
 #   - a durable Temporal dev server (scripts/temporal.sh; built from the Go module proxy) on 127.0.0.1:7233
@@ -18,6 +19,7 @@ CACHE=${TIMEMACHINE_CACHE_DIR:-$HOME/.cache/timemachine}
 REGISTRY_ADDR=127.0.0.1:5000
 S3_PORT=${TIMEMACHINE_S3_PORT:-9000}
 SAMPLE_IMAGE=$REGISTRY_ADDR/timemachine/churn-env:bookworm
+MLFLOW_IMAGE=$REGISTRY_ADDR/timemachine/mlflow-env:bookworm
 S3PROXY_VERSION=4.1.0
 S3_BUCKETS=${TIMEMACHINE_S3_BUCKETS:-timemachine ml-snapshots}
 mkdir -p "$STATE" "$CACHE"
@@ -90,6 +92,22 @@ build_sample_image() {
   docker push -q "$SAMPLE_IMAGE" >/dev/null
 }
 
+mlflow_image_in_registry() {
+  curl -fsS -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$REGISTRY_ADDR/v2/timemachine/mlflow-env/manifests/bookworm"
+}
+
+# About 30 s (wheels downloaded on the host with the MLflow venv's pip; the build itself has no network).
+build_mlflow_image() {
+  if mlflow_image_in_registry; then log "MLflow sample image: already in the registry"; return; fi
+  if ! docker image inspect "$MLFLOW_IMAGE" >/dev/null 2>&1; then
+    PIP="$("$ROOT/scripts/mlflow.sh" python) -m pip" \
+      "$ROOT/samples/env/build-mlflow-image.sh" "$MLFLOW_IMAGE" "$SAMPLE_IMAGE" "$CACHE"
+  fi
+  log "pushing $MLFLOW_IMAGE"
+  docker push -q "$MLFLOW_IMAGE" >/dev/null
+}
+
 start_s3() {
   if curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" 2>/dev/null; then log "s3proxy: already running"; return; fi
   local jar="$CACHE/s3proxy-$S3PROXY_VERSION-jar-with-dependencies.jar"
@@ -128,6 +146,7 @@ status() {
   docker version --format 'docker engine: {{.Server.Version}}' 2>/dev/null || echo "docker engine: down"
   curl -fsS "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1 && echo "registry: up ($REGISTRY_ADDR)" || echo "registry: down"
   sample_image_in_registry 2>/dev/null && echo "sample image: $SAMPLE_IMAGE" || echo "sample image: missing"
+  mlflow_image_in_registry 2>/dev/null && echo "MLflow sample image: $MLFLOW_IMAGE" || echo "MLflow sample image: missing"
   curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && echo "s3: up (127.0.0.1:$S3_PORT)" || echo "s3: down"
   "$ROOT/scripts/temporal.sh" status
   "$ROOT/scripts/mlflow.sh" status
@@ -143,6 +162,7 @@ case "${1:-up}" in
     create_buckets
     "$ROOT/scripts/temporal.sh" up
     "$ROOT/scripts/mlflow.sh" up >/dev/null
+    build_mlflow_image
     status
     ;;
   status) status ;;

@@ -74,6 +74,19 @@ class RecordTripletTest(unittest.TestCase):
         listed = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, tm.OUTPUTS_DIR)}
         self.assertEqual(listed, {tm.OUTPUTS_DIR + "/metrics.json", tm.OUTPUTS_DIR + "/model.pkl", tm.OUTPUTS_DIR + "/sub"})
 
+    def test_the_training_containers_mlflow_store_is_not_an_output(self):
+        os.makedirs(os.path.join(self.out, ".mlruns", "0", "abc"))
+        with open(os.path.join(self.out, ".mlruns", "0", "abc", "meta.yaml"), "w") as f:
+            f.write("start_time: 1\n")
+        with mlflow.start_run() as run:
+            result = self.record()
+        self.assertEqual(result["artifacts"], ["metrics.json", "model.pkl", "sub/notes.txt"])
+        client = mlflow.MlflowClient()
+        listed = {a.path for a in client.list_artifacts(run.info.run_id, tm.OUTPUTS_DIR)}
+        self.assertEqual(listed, {tm.OUTPUTS_DIR + "/metrics.json", tm.OUTPUTS_DIR + "/model.pkl", tm.OUTPUTS_DIR + "/sub"})
+        self.assertEqual([a.path for a in client.list_artifacts(run.info.run_id, tm.OUTPUTS_DIR + "/sub")],
+                         [tm.OUTPUTS_DIR + "/sub/notes.txt"])
+
     def test_each_run_keeps_its_own_snapshot_in_its_dataset_input(self):
         # MLflow links runs that log a dataset of the same name and digest to the first one's source;
         # the same content at another URI must still show that run's own URI.

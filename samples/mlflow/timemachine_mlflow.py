@@ -100,8 +100,9 @@ def record_triplet(
     """Records the triplet and outputs of a training run on the active MLflow run.
 
     Args:
-      output_dir: the directory the training wrote its outputs to; every file in it is logged and
-        will be compared, by relative path and SHA-256, with a replay's outputs.
+      output_dir: the directory the training wrote its outputs to; every file in it (but the MLflow
+        store .mlruns/ of the training container) is logged and will be compared, by relative path
+        and SHA-256, with a replay's outputs.
       image: the environment image pinned by digest, ``repository[:tag]@sha256:<64 hex>``.
       snapshot_uri: where the data snapshot is (e.g. ``s3://bucket/snapshots/x``).
       root_digest: the snapshot's root digest, ``sha256:<64 hex>``.
@@ -166,8 +167,17 @@ def record_triplet(
     if metrics:
         client.log_batch(run_id, metrics=[_metric(k, v) for k, v in sorted(metrics.items())])
     _log_dataset(client, run_id, snapshot_uri, root_digest, file_count, total_bytes)
-    client.log_artifacts(run_id, os.fspath(output_dir), artifact_path=OUTPUTS_DIR)
+    # File by file, not log_artifacts(output_dir): the MLflow store of the training container
+    # (output_dir/.mlruns) is not an output, as in timemachine's own collection.
+    for relative in files:
+        parent = os.path.dirname(relative)
+        client.log_artifact(run_id, os.path.join(os.fspath(output_dir), relative),
+                            artifact_path=OUTPUTS_DIR + ("/" + parent if parent else ""))
     return {"run_id": run_id, "tags": tags, "metrics": metrics, "artifacts": sorted(files)}
+
+
+# The training container's MLflow file store (MLFLOW_TRACKING_URI=file:///out/.mlruns); OutputRules.MLFLOW_SCRATCH_DIR.
+MLFLOW_SCRATCH_DIR = ".mlruns"
 
 
 def _output_files(output_dir) -> list:
@@ -176,6 +186,8 @@ def _output_files(output_dir) -> list:
         raise TripletError(f"output_dir '{root}' is not a directory")
     files = []
     for dirpath, dirnames, filenames in os.walk(root):
+        if dirpath == root and MLFLOW_SCRATCH_DIR in dirnames:
+            dirnames.remove(MLFLOW_SCRATCH_DIR)  # what the run logged to MLflow inside its container
         dirnames.sort()
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)

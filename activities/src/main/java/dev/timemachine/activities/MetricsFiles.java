@@ -21,8 +21,12 @@ public final class MetricsFiles {
   public record Parsed(Map<String, Double> values, String problem) {}
 
   public static Parsed read(Path outputDir, String metricsFile) {
-    Path file = outputDir.resolve(metricsFile);
-    if (!Files.isRegularFile(file)) {
+    return readFile(outputDir.resolve(metricsFile), metricsFile);
+  }
+
+  /** Reads {@code file}, named {@code metricsFile} in messages; a null file is one that was not written. */
+  public static Parsed readFile(Path file, String metricsFile) {
+    if (file == null || !Files.isRegularFile(file)) {
       return new Parsed(Map.of(), "the metrics file " + metricsFile + " was not written");
     }
     try {

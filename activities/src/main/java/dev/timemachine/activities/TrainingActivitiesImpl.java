@@ -46,6 +46,10 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
 
   public static final String LABEL_REPLAY = "dev.timemachine.replay";
 
+  /** The MLflow tracking URI of every training container: a file store inside its output directory. */
+  public static final String MLFLOW_TRACKING_URI =
+      "file://" + OUTPUT_MOUNT + "/" + dev.timemachine.domain.OutputRules.MLFLOW_SCRATCH_DIR;
+
   private final SourceCheckout git;
   private final ContainerEngine engine;
   private final Snapshots snapshots;
@@ -136,20 +140,24 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     Map<String, Double> metrics = Map.of();
     String metricsProblem = null;
     String outputsUri = null;
+    String outputsProblem = null;
     if (exit.exitCode() == 0 && !exit.timedOut() && !exit.oomKilled()) {
-      outputs = FileHashing.hashTree(out);
-      MetricsFiles.Parsed parsed = MetricsFiles.read(out, spec.metricsFile());
+      // Collected exactly as at registration; a pattern that matches nothing here is a missing artifact, a verdict.
+      OutputCollection.Collected collected = OutputCollection.collect(out, spec.outputRules());
+      outputs = collected.files();
+      outputsProblem = collected.selection().problems().isEmpty() ? null : String.join("; ", collected.selection().problems());
+      MetricsFiles.Parsed parsed = MetricsFiles.readFile(collected.fileNamed(spec.metricsFile()), spec.metricsFile());
       metrics = parsed.values();
       metricsProblem = parsed.problem();
       String prefix = "replays/" + replayId + "/outputs/";
       for (FileEntry file : outputs) {
-        evidence.put(prefix + file.path(), out.resolve(file.path()));
+        evidence.put(prefix + file.path(), collected.fileNamed(file.path()));
       }
       outputsUri = evidence.uriOf(prefix.substring(0, prefix.length() - 1));
     }
     return new TrainingResult(
         name, exit.exitCode(), exit.timedOut(), exit.oomKilled(), exit.durationMs(), exit.logTail(), outputs, metrics,
-        metricsProblem, outputsUri, log);
+        metricsProblem, outputsUri, outputsProblem, log);
   }
 
   private static ContainerRequest withLogFile(ContainerRequest r, Path logFile) {
@@ -161,7 +169,8 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
    * The training container contract, the same for an original run and its replay: code at {@value
    * #CODE_MOUNT} and data at {@value #DATA_MOUNT}, both read-only; a fresh {@value #OUTPUT_MOUNT} for
    * outputs; the entry point run in the recorded working directory; no network; MLflow calls land in
-   * a scratch store that is thrown away with the container.
+   * a file store under {@value #OUTPUT_MOUNT}/{@value dev.timemachine.domain.OutputRules#MLFLOW_SCRATCH_DIR},
+   * which is never an output unless an output rule selects from it.
    */
   public static ContainerRequest trainingRequest(
       String name, ImageRef image, CodeRef code, Path codeDir, Path dataDir, Path outDir, TrainingLimits limits,
@@ -177,9 +186,10 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     // only at exit, out of order with its stderr, and not at all if it is killed.
     env.put("PYTHONUNBUFFERED", "1");
     // A script that logs to MLflow (mlflow.log_metric, log_model) would write ./mlruns or ./mlflow.db
-    // under the read-only code, or try a server it cannot reach: point it at a scratch store inside
-    // the container instead. MLflow 3.7+ refuses file stores unless allowed; older versions ignore it.
-    env.put("MLFLOW_TRACKING_URI", "file:///tmp/timemachine-mlruns");
+    // under the read-only code, or try a server it cannot reach: point it at a file store in the output
+    // directory instead, where output rules can collect what it logged (its run ids change every run,
+    // so it is not an output by default). MLflow 3.7+ refuses file stores unless allowed.
+    env.put("MLFLOW_TRACKING_URI", MLFLOW_TRACKING_URI);
     env.put("MLFLOW_ALLOW_FILE_STORE", "true");
     return new ContainerRequest(
         name,

@@ -26,6 +26,17 @@ public final class SampleProject {
   /** The unseeded variant: must never come back {@code REPRODUCED_BITWISE}. */
   public static final String CHURN_UNSEEDED = "churn-unseeded";
 
+  /**
+   * The seeded churn model writing its outputs under a random run id, as MLflow's file store lays them
+   * out: reproduced bitwise only when registered with output rules that rename them.
+   */
+  public static final String CHURN_MLRUNS = "churn-mlruns";
+
+  /** The seeded churn model logging only through MLflow (needs the MLflow sample image). */
+  public static final String CHURN_MLFLOW = "churn-mlflow";
+
+  private static final List<String> KNOWN = List.of(CHURN, CHURN_UNSEEDED, CHURN_MLRUNS, CHURN_MLFLOW);
+
   /** The entry point of every sample, run in the code directory of the training container. */
   public static final List<String> ENTRY_POINT = List.of("python3", "train.py");
 
@@ -78,12 +89,12 @@ public final class SampleProject {
 
   /** Copies a sample's files (from the jar) into {@code directory} without git. */
   public static void copyFiles(String name, Path directory) throws IOException {
-    if (!CHURN.equals(name) && !CHURN_UNSEEDED.equals(name)) {
-      throw TimemachineException.invalidInput("unknown sample '" + name + "' (known: churn, churn-unseeded)");
+    if (!KNOWN.contains(name)) {
+      throw TimemachineException.invalidInput("unknown sample '" + name + "' (known: " + String.join(", ", KNOWN) + ")");
     }
     Files.createDirectories(directory);
     for (String file : FILES) {
-      // The unseeded variant shares the seeded one's data generator.
+      // The variants share the seeded one's data generator.
       String from = file.equals("make_data.py") ? CHURN : name;
       try (InputStream in = SampleProject.class.getResourceAsStream(from + "/" + file)) {
         if (in == null) {

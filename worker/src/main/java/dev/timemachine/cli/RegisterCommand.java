@@ -3,6 +3,7 @@ package dev.timemachine.cli;
 import dev.timemachine.domain.ImageRef;
 import dev.timemachine.domain.ModelRef;
 import dev.timemachine.domain.ModelVersion;
+import dev.timemachine.domain.OutputRule;
 import dev.timemachine.domain.RecordedOutputs;
 import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.domain.Tolerance;
@@ -55,11 +56,21 @@ public final class RegisterCommand implements Callable<Integer> {
   @Option(names = "--output", required = true, description = "The run's output directory (artifacts and metrics file).")
   Path output;
 
-  @Option(names = "--metrics-file", defaultValue = RecordedOutputs.DEFAULT_METRICS_FILE, description = "Metrics file in the output directory (default: metrics.json).")
+  @Option(names = "--metrics-file", defaultValue = RecordedOutputs.DEFAULT_METRICS_FILE, description = "Metrics file among the outputs, by its recorded name (after --outputs renames; default: metrics.json).")
   String metricsFile;
 
   @Option(names = "--no-metrics", description = "Record no metrics (then only a bitwise rebuild counts as reproduced).")
   boolean noMetrics;
+
+  @Option(
+      names = "--outputs",
+      paramLabel = "GLOB[=NAME]",
+      description = {
+        "Which files of --output are outputs; repeatable; default: all of them (except the MLflow scratch store .mlruns/).",
+        "GLOB is relative to --output (* within a directory, ** across directories); =NAME records its one match as NAME,",
+        "e.g. '.mlruns/**/artifacts/model/model.pkl=model.pkl'. A replay collects its outputs by the same rules."
+      })
+  List<String> outputs = List.of();
 
   @Option(names = "--tolerance", paramLabel = "METRIC=abs:X,rel:Y", description = "Per-metric tolerance; repeatable. Default: exact.")
   List<String> tolerances = List.of();
@@ -81,7 +92,8 @@ public final class RegisterCommand implements Callable<Integer> {
               .register(
                   new Registration.Request(
                       ModelRef.parse(model), repo, commit, parseEntryPoint(entryPoint), workdir, ImageRef.parse(image),
-                      data, output, noMetrics ? null : metricsFile, parsed),
+                      data, output, noMetrics ? null : metricsFile, parsed,
+                      outputs.stream().map(OutputRule::parse).toList()),
                   message -> {
                     err.println("  " + message);
                     err.flush();

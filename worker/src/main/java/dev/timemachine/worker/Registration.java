@@ -1,7 +1,7 @@
 package dev.timemachine.worker;
 
 import dev.timemachine.activities.MetricsFiles;
-import dev.timemachine.activities.data.FileHashing;
+import dev.timemachine.activities.OutputCollection;
 import dev.timemachine.activities.data.Snapshots;
 import dev.timemachine.domain.CodeRef;
 import dev.timemachine.domain.DataRef;
@@ -10,6 +10,7 @@ import dev.timemachine.domain.FileEntry;
 import dev.timemachine.domain.ImageRef;
 import dev.timemachine.domain.ModelRef;
 import dev.timemachine.domain.ModelVersion;
+import dev.timemachine.domain.OutputRule;
 import dev.timemachine.domain.RecordedOutputs;
 import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.domain.Tolerance;
@@ -18,6 +19,7 @@ import dev.timemachine.ports.Progress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -39,7 +41,8 @@ public final class Registration {
    * What the user records.
    *
    * @param data a local directory (uploaded as a snapshot into the store) or the URI of an existing snapshot
-   * @param metricsFile the metrics file in the output dir, or null to record no metrics
+   * @param metricsFile the metrics file's recorded name among the outputs, or null to record no metrics
+   * @param outputRules which files of the output dir are outputs, under which names (empty: all of them)
    */
   public record Request(
       ModelRef model,
@@ -51,7 +54,20 @@ public final class Registration {
       String data,
       Path outputDir,
       String metricsFile,
-      Map<String, Tolerance> tolerances) {}
+      Map<String, Tolerance> tolerances,
+      List<OutputRule> outputRules) {
+    public Request {
+      outputRules = outputRules == null ? List.of() : List.copyOf(outputRules);
+    }
+
+    /** A run whose whole output directory is its outputs. */
+    public Request(
+        ModelRef model, String repositoryUrl, String commit, List<String> entryPoint, String workingDirectory,
+        ImageRef image, String data, Path outputDir, String metricsFile, Map<String, Tolerance> tolerances) {
+      this(model, repositoryUrl, commit, entryPoint, workingDirectory, image, data, outputDir, metricsFile, tolerances,
+          List.of());
+    }
+  }
 
   public ModelVersion register(Request request, Progress progress) {
     CodeRef code = new CodeRef(request.repositoryUrl(), request.commit(), request.entryPoint(), request.workingDirectory());
@@ -59,16 +75,17 @@ public final class Registration {
     if (output == null || !Files.isDirectory(output)) {
       throw TimemachineException.invalidInput("the training output directory '" + output + "' does not exist");
     }
-    List<FileEntry> artifacts = FileHashing.hashTree(output);
-    if (artifacts.isEmpty()) {
-      throw TimemachineException.invalidInput("the training output directory " + output + " is empty: nothing to reproduce");
-    }
+    OutputCollection.Collected collected = collectOutputs(output, request.outputRules());
+    List<FileEntry> artifacts = collected.files();
     Map<String, Double> metrics = Map.of();
     if (request.metricsFile() != null) {
-      MetricsFiles.Parsed parsed = MetricsFiles.read(output, request.metricsFile());
+      MetricsFiles.Parsed parsed = MetricsFiles.readFile(collected.fileNamed(request.metricsFile()), request.metricsFile());
       if (parsed.problem() != null) {
+        String source = collected.sourceOf(request.metricsFile());
         throw TimemachineException.invalidInput(
-            "cannot record metrics from " + output.resolve(request.metricsFile()) + ": " + parsed.problem()
+            "cannot record metrics from " + (source == null ? request.metricsFile() : output.resolve(source)) + ": "
+                + parsed.problem()
+                + (request.outputRules().isEmpty() ? "" : " among the outputs the --outputs rules select")
                 + " (use --metrics-file NAME, or --no-metrics)");
       }
       metrics = parsed.values();
@@ -78,10 +95,31 @@ public final class Registration {
         ModelVersion.of(
             request.model(),
             new Triplet(code, new EnvironmentRef(request.image()), data),
-            new RecordedOutputs(artifacts, request.metricsFile(), metrics, request.tolerances()),
+            new RecordedOutputs(artifacts, request.metricsFile(), metrics, request.tolerances(), request.outputRules()),
             clock.instant());
     components.manifestRegistry().register(version);
     return version;
+  }
+
+  /**
+   * The outputs as a replay will collect them, strictly: at registration a pattern that matches
+   * nothing or a rename that matches several files is a mistake in the rules, so it is refused here
+   * rather than recorded as an output that can never come back.
+   */
+  private static OutputCollection.Collected collectOutputs(Path output, List<OutputRule> rules) {
+    OutputCollection.Collected collected = OutputCollection.collect(output, rules);
+    List<String> problems = new ArrayList<>();
+    for (String pattern : collected.selection().unmatched()) {
+      problems.add("--outputs pattern '" + pattern + "' matches no file in " + output);
+    }
+    problems.addAll(collected.selection().problems());
+    if (!problems.isEmpty()) {
+      throw TimemachineException.invalidInput(String.join("; ", problems));
+    }
+    if (collected.files().isEmpty()) {
+      throw TimemachineException.invalidInput("the training output directory " + output + " is empty: nothing to reproduce");
+    }
+    return collected;
   }
 
   private DataRef resolveData(String data, Progress progress) {

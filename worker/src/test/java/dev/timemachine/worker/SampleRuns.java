@@ -46,6 +46,17 @@ final class SampleRuns {
     return out;
   }
 
+  /** Trains {@code repo} as an original into {@code out}, whatever it writes there. */
+  static Path train(ContainerEngine engine, ImageRef image, SampleProject.Repository repo, Path data, Path out)
+      throws IOException {
+    Files.createDirectories(out);
+    CodeRef code = new CodeRef(repo.url(), repo.commit(), SampleProject.ENTRY_POINT, ".");
+    run(engine, TrainingActivitiesImpl.trainingRequest(
+        "timemachine-it-train-" + System.nanoTime(), image, code, repo.directory(), data, out, LIMITS,
+        Map.of("dev.timemachine.role", "it")));
+    return out;
+  }
+
   private static void run(ContainerEngine engine, ContainerEngine.ContainerRequest request) {
     ContainerEngine.ContainerExit exit = engine.run(request, Progress.NONE);
     assertThat(exit.exitCode()).as("exit of %s, log: %s", request.name(), exit.logTail()).isZero();

@@ -68,6 +68,9 @@ public record Comparison(
     if (rebuilt.metricsProblem() != null && verdict != Verdict.REPRODUCED_BITWISE) {
       reason = reason + " (" + rebuilt.metricsProblem() + ")";
     }
+    if (rebuilt.outputsProblem() != null && verdict != Verdict.REPRODUCED_BITWISE) {
+      reason = reason + " (" + rebuilt.outputsProblem() + ")";
+    }
     return new Comparison(List.copyOf(artifacts), List.copyOf(metrics), verdict, reason);
   }
 

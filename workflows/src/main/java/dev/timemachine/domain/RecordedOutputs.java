@@ -1,18 +1,32 @@
 package dev.timemachine.domain;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * What the original training run produced: every artifact's path and hash, the metrics it reported
- * (read from {@code metricsFile} in its output directory), and per-metric tolerances.
+ * What the original training run produced: every artifact's path (its recorded name) and hash, the
+ * metrics it reported (read from the artifact named {@code metricsFile}), per-metric tolerances, and
+ * the rules that selected and named the artifacts in its output directory, which a replay applies
+ * again ({@link OutputRules}). No rules, as in every manifest written before they existed, means the
+ * whole output directory.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record RecordedOutputs(
-    List<FileEntry> artifacts, String metricsFile, Map<String, Double> metrics, Map<String, Tolerance> tolerances) {
+    List<FileEntry> artifacts,
+    String metricsFile,
+    Map<String, Double> metrics,
+    Map<String, Tolerance> tolerances,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<OutputRule> outputRules) {
   public static final String DEFAULT_METRICS_FILE = "metrics.json";
+
+  /** Outputs collected from the whole output directory, without rules. */
+  public RecordedOutputs(
+      List<FileEntry> artifacts, String metricsFile, Map<String, Double> metrics, Map<String, Tolerance> tolerances) {
+    this(artifacts, metricsFile, metrics, tolerances, List.of());
+  }
 
   public RecordedOutputs {
     artifacts = artifacts == null ? List.of() : List.copyOf(artifacts);
@@ -29,6 +43,7 @@ public record RecordedOutputs(
             "a tolerance is given for metric '" + name + "', which was not recorded (recorded: " + metrics.keySet() + ")");
       }
     }
+    outputRules = outputRules == null ? List.of() : List.copyOf(outputRules);
   }
 
   public Tolerance toleranceFor(String metric) {

@@ -11,6 +11,7 @@ import java.util.Map;
  *
  * @param metricsProblem why the metrics file could not be read, or null
  * @param log the whole log as stored, or null (results recorded before logs were kept)
+ * @param outputsProblem why the recorded output rules did not select the rebuilt outputs unambiguously, or null
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainingResult(
@@ -24,20 +25,13 @@ public record TrainingResult(
     Map<String, Double> metrics,
     String metricsProblem,
     String outputsUri,
+    String outputsProblem,
     TrainingLog log) {
   public TrainingResult(
-      String containerName,
-      long exitCode,
-      boolean timedOut,
-      boolean oomKilled,
-      long durationMs,
-      List<String> logTail,
-      List<FileEntry> outputs,
-      Map<String, Double> metrics,
-      String metricsProblem,
-      String outputsUri) {
+      String containerName, long exitCode, boolean timedOut, boolean oomKilled, long durationMs, List<String> logTail,
+      List<FileEntry> outputs, Map<String, Double> metrics, String metricsProblem, String outputsUri) {
     this(containerName, exitCode, timedOut, oomKilled, durationMs, logTail, outputs, metrics, metricsProblem, outputsUri,
-        null);
+        null, null);
   }
 
   public TrainingResult {

@@ -130,7 +130,7 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
             trainer.train(
                 new TrainingSpec(
                     request.replayId(), triplet.environment().image(), triplet.code(),
-                    version.recorded().metricsFile(), limits));
+                    version.recorded().metricsFile(), limits, version.recorded().outputRules()));
       } catch (ActivityFailure failure) {
         leave("train");
         report.verdict = Verdict.TRAINING_FAILED;

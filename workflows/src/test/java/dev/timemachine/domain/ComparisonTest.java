@@ -27,6 +27,17 @@ class ComparisonTest {
   }
 
   @Test
+  void an_output_rule_that_was_ambiguous_in_the_rebuild_is_named_in_the_reason() {
+    RecordedOutputs recorded = new RecordedOutputs(List.of(MODEL), null, Map.of(), Map.of());
+    TrainingResult ambiguous =
+        new TrainingResult("c", 0, false, false, 1, List.of(), List.of(), Map.of(), null, null,
+            "output rule 'mlruns/**/model.pkl=model.pkl' renames one file, but its pattern matched 2");
+    Comparison c = Comparison.of(recorded, ambiguous);
+    assertThat(c.verdict()).isEqualTo(Verdict.DIVERGED);
+    assertThat(c.reason()).contains("not rebuilt: model.pkl", "matched 2");
+  }
+
+  @Test
   void differing_artifacts_without_recorded_metrics_cannot_be_within_tolerance() {
     RecordedOutputs recorded = new RecordedOutputs(List.of(MODEL), null, Map.of(), Map.of());
     Comparison c = Comparison.of(recorded, rebuilt(List.of(MODEL_CHANGED), Map.of()));

@@ -49,6 +49,43 @@ public final class FileHashing {
     return files;
   }
 
+  /**
+   * Every entry under {@code root} that is not a directory (regular files, and links or special files,
+   * which {@link #hash} refuses), relative to it with forward slashes, sorted. Nothing is read, so a
+   * big tree of files nobody selects costs no hashing.
+   */
+  public static List<String> listTree(Path root) {
+    if (!Files.isDirectory(root)) {
+      throw TimemachineException.invalidInput(root + " is not a directory");
+    }
+    List<String> files = new ArrayList<>();
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path path : (Iterable<Path>) walk::iterator) {
+        if (!path.equals(root) && !Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+          files.add(RelativePaths.require(root.relativize(path).toString().replace('\\', '/'), "file path"));
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + root, e);
+    }
+    files.sort(null);
+    return files;
+  }
+
+  /** The entry of {@code root}/{@code source} recorded as {@code name}; only a regular file can be recorded. */
+  public static FileEntry hash(Path root, String source, String name) {
+    Path path = root.resolve(source);
+    if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
+      throw TimemachineException.invalidInput(
+          source + " in " + root + " is a symbolic link or special file; only regular files can be recorded");
+    }
+    try {
+      return new FileEntry(name, Files.size(path), sha256(path));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + path, e);
+    }
+  }
+
   public static String sha256(Path file) {
     MessageDigest digest = Digests.newSha256();
     byte[] buffer = new byte[1 << 16];
