@@ -31,7 +31,7 @@ class ComparisonTest {
     RecordedOutputs recorded = new RecordedOutputs(List.of(MODEL), null, Map.of(), Map.of());
     TrainingResult ambiguous =
         new TrainingResult("c", 0, false, false, 1, List.of(), List.of(), Map.of(), null, null,
-            "output rule 'mlruns/**/model.pkl=model.pkl' renames one file, but its pattern matched 2");
+            "output rule 'mlruns/**/model.pkl=model.pkl' renames one file, but its pattern matched 2", null);
     Comparison c = Comparison.of(recorded, ambiguous);
     assertThat(c.verdict()).isEqualTo(Verdict.DIVERGED);
     assertThat(c.reason()).contains("not rebuilt: model.pkl", "matched 2");
