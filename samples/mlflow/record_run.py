@@ -72,6 +72,9 @@ def parse_args(argv):
                    help="e.g. f1=abs:0.01,rel:0.001 (repeatable)")
     p.add_argument("--tag", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
                    help="an extra run tag (repeatable)")
+    p.add_argument("--allow-unpushed", action="store_true",
+                   help="record even if no branch or tag of the repository contains the commit"
+                        " (tagged timemachine.code.unpushed=true; every replay report warns)")
     args = p.parse_args(argv)
     four = ("snapshot_uri", "root_digest", "file_count", "total_bytes")
     if args.snapshot is not None:
@@ -112,8 +115,10 @@ def _record(args):
         mlflow.set_tracking_uri(args.tracking_uri)
     client = mlflow.MlflowClient()
     mlflow.set_experiment(args.experiment)
+    run_id = None
     try:
         with mlflow.start_run(run_name=args.run_name, tags=dict(args.tag)) as run:
+            run_id = run.info.run_id
             timemachine_mlflow.record_triplet(
                 args.output_dir,
                 image=args.image,
@@ -127,12 +132,16 @@ def _record(args):
                 commit=args.commit,
                 metrics_file=args.metrics_file or None,
                 tolerances=dict(args.tolerance),
+                allow_unpushed=args.allow_unpushed,
             )
-            run_id = run.info.run_id
             artifact_uri = run.info.artifact_uri
     except timemachine_mlflow.TripletError as e:
+        _delete_failed_run(client, run_id)
         print(f"record_run: {e}", file=sys.stderr)
         return 2
+    except BaseException:
+        _delete_failed_run(client, run_id)
+        raise
 
     try:
         client.create_registered_model(args.model)
@@ -152,6 +161,20 @@ def _record(args):
     for alias in args.alias:
         client.set_registered_model_alias(args.model, alias, version.version)
     return {"name": args.model, "version": str(version.version), "run_id": run_id}
+
+
+def _delete_failed_run(client, run_id):
+    """Deletes the run a failed recording started, so no empty FAILED run is left to be mistaken for one.
+
+    Deleted, not tagged: a run without its triplet can never be replayed, and MLflow keeps a deleted run
+    restorable (``mlflow gc`` removes it for good); the reason is printed on stderr instead.
+    """
+    if run_id is None:
+        return
+    try:
+        client.delete_run(run_id)
+    except Exception as e:  # the recording's own failure is the one to report
+        print(f"record_run: could not delete the failed run {run_id}: {e}", file=sys.stderr)
 
 
 if __name__ == "__main__":

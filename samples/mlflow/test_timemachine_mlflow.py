@@ -24,7 +24,25 @@ import timemachine_mlflow as tm  # noqa: E402
 
 IMAGE = "127.0.0.1:5000/timemachine/churn-env@sha256:" + "a" * 64
 ROOT = "sha256:" + "b" * 64
-COMMIT = "c" * 40
+
+
+def _git(repo, *args):
+    return subprocess.run(["git", "-C", repo, "-c", "user.email=t@t", "-c", "user.name=t", *args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _origin_and_clone(root):
+    """A bare "origin" and a clone of it with two pushed commits; returns (origin, clone, older, newer)."""
+    origin = os.path.join(root, "origin.git")
+    clone = os.path.join(root, "clone")
+    subprocess.run(["git", "init", "-q", "--bare", origin], check=True)
+    subprocess.run(["git", "clone", "-q", origin, clone], check=True, capture_output=True)
+    _git(clone, "commit", "-q", "--allow-empty", "-m", "older")
+    older = _git(clone, "rev-parse", "HEAD")
+    _git(clone, "commit", "-q", "--allow-empty", "-m", "newer")
+    newer = _git(clone, "rev-parse", "HEAD")
+    _git(clone, "push", "-q", "origin", "HEAD:refs/heads/main")
+    return origin, clone, older, newer
 
 
 class RecordTripletTest(unittest.TestCase):
@@ -44,11 +62,12 @@ class RecordTripletTest(unittest.TestCase):
             json.dump({"accuracy": 0.9, "f1": 0.75}, f)
         with open(os.path.join(self.out, "sub", "notes.txt"), "w") as f:
             f.write("x")
+        self.origin, self.clone, self.older, self.commit = _origin_and_clone(self.tmp.name)
 
     def record(self, **overrides):
         args = dict(
             image=IMAGE, snapshot_uri="s3://b/snap", root_digest=ROOT, file_count=2, total_bytes=10,
-            entry_point=["python3", "train.py"], repo_url="https://git.example/r.git", commit=COMMIT,
+            entry_point=["python3", "train.py"], repo_url=self.origin, commit=self.commit,
         )
         args.update(overrides)
         return tm.record_triplet(self.out, **args)
@@ -58,8 +77,9 @@ class RecordTripletTest(unittest.TestCase):
             self.record(working_dir="samples/churn", tolerances={"f1": "abs:0.01", "accuracy": {"rel": 0.001}})
         got = mlflow.MlflowClient().get_run(run.info.run_id)
         tags = got.data.tags
-        self.assertEqual(tags["mlflow.source.git.commit"], COMMIT)
-        self.assertEqual(tags["mlflow.source.git.repoURL"], "https://git.example/r.git")
+        self.assertEqual(tags["mlflow.source.git.commit"], self.commit)
+        self.assertEqual(tags["mlflow.source.git.repoURL"], self.origin)
+        self.assertNotIn("timemachine.code.unpushed", tags)
         self.assertEqual(json.loads(tags["timemachine.entry_point"]), ["python3", "train.py"])
         self.assertEqual(tags["timemachine.working_dir"], "samples/churn")
         self.assertEqual(tags["timemachine.image"], IMAGE)
@@ -125,13 +145,8 @@ class RecordTripletTest(unittest.TestCase):
         self.assertIn("no active MLflow run", str(caught.exception))
 
     def test_repository_and_commit_are_detected_from_the_git_checkout(self):
-        repo = os.path.join(self.tmp.name, "repo")
-        os.makedirs(repo)
-        git = ["git", "-C", repo, "-c", "user.email=t@t", "-c", "user.name=t"]
-        subprocess.run(git + ["init", "-q"], check=True)
-        subprocess.run(git + ["commit", "-q", "--allow-empty", "-m", "x"], check=True)
-        subprocess.run(git + ["remote", "add", "origin", "https://git.example/detected.git"], check=True)
-        head = subprocess.run(git + ["rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+        repo = self.clone
+        head = self.commit
         cwd = os.getcwd()
         os.chdir(repo)
         try:
@@ -141,8 +156,79 @@ class RecordTripletTest(unittest.TestCase):
             os.chdir(cwd)
         tags = mlflow.MlflowClient().get_run(run.info.run_id).data.tags
         self.assertEqual(tags["mlflow.source.git.commit"], head)
-        self.assertEqual(tags["mlflow.source.git.repoURL"], "https://git.example/detected.git")
+        self.assertEqual(tags["mlflow.source.git.repoURL"], self.origin)
 
+    def test_a_commit_behind_a_branch_tip_is_reachable(self):
+        with mlflow.start_run() as run:
+            self.record(commit=self.older)
+        tags = mlflow.MlflowClient().get_run(run.info.run_id).data.tags
+        self.assertEqual(tags["mlflow.source.git.commit"], self.older)
+        self.assertNotIn("timemachine.code.unpushed", tags)
+
+    def test_an_unpushed_commit_is_refused_with_the_fix_before_anything_is_logged(self):
+        _git(self.clone, "commit", "-q", "--allow-empty", "-m", "local only")
+        unpushed = _git(self.clone, "rev-parse", "HEAD")
+        with mlflow.start_run() as run:
+            with self.assertRaises(tm.TripletError) as caught:
+                self.record(commit=unpushed)
+        self.assertEqual(
+            str(caught.exception),
+            f"commit {unpushed} is not reachable from {self.origin} (no branch or tag of it contains it): "
+            f"push it (git push origin HEAD) or pass allow_unpushed=True (record_run.py: --allow-unpushed)")
+        self.assertNotIn("timemachine.image", mlflow.MlflowClient().get_run(run.info.run_id).data.tags)
+
+    def test_allow_unpushed_records_it_as_a_tag(self):
+        _git(self.clone, "commit", "-q", "--allow-empty", "-m", "local only")
+        unpushed = _git(self.clone, "rev-parse", "HEAD")
+        with mlflow.start_run() as run:
+            self.record(commit=unpushed, allow_unpushed=True)
+        tags = mlflow.MlflowClient().get_run(run.info.run_id).data.tags
+        self.assertEqual(tags["timemachine.code.unpushed"], "true")
+        self.assertEqual(tags["mlflow.source.git.commit"], unpushed)
+
+    def test_a_repository_that_cannot_be_reached_is_not_called_unpushed(self):
+        missing = os.path.join(self.tmp.name, "no-such-repo.git")
+        with mlflow.start_run():
+            with self.assertRaises(tm.RepositoryUnreachableError) as caught:
+                self.record(repo_url=missing, allow_unpushed=True)
+        self.assertIn(f"repository {missing} cannot be reached", str(caught.exception))
+        self.assertNotIn("not reachable from", str(caught.exception))
+
+
+
+class RecordRunFailureTest(unittest.TestCase):
+    """A record_run.py that fails leaves no empty FAILED run behind: it deletes the run it started."""
+
+    def test_a_refused_recording_deletes_its_run(self):
+        import record_run
+        from mlflow.entities import ViewType
+
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        origin, clone, _, _ = _origin_and_clone(tmp.name)
+        _git(clone, "commit", "-q", "--allow-empty", "-m", "local only")
+        unpushed = _git(clone, "rev-parse", "HEAD")
+        out = os.path.join(tmp.name, "out")
+        os.makedirs(out)
+        with open(os.path.join(out, "model.pkl"), "wb") as f:
+            f.write(b"m")
+        uri = "sqlite:///" + os.path.join(tmp.name, "mlflow.db")
+        mlflow.set_tracking_uri(uri)
+        mlflow.create_experiment("rr", artifact_location="file://" + os.path.join(tmp.name, "artifacts"))
+        argv = ["--tracking-uri", uri, "--experiment", "rr", "--output-dir", out, "--model", "m", "--image", IMAGE,
+                "--snapshot-uri", "s3://b/x", "--root-digest", ROOT, "--file-count", "1", "--total-bytes", "1",
+                "--entry-point", "python3 train.py", "--repo-url", origin, "--commit", unpushed, "--metrics-file", ""]
+
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            code = record_run.main(argv)
+
+        self.assertEqual(code, 2)
+        self.assertIn(f"commit {unpushed} is not reachable from {origin}", err.getvalue())
+        client = mlflow.MlflowClient()
+        experiment = client.get_experiment_by_name("rr").experiment_id
+        self.assertEqual(client.search_runs([experiment], run_view_type=ViewType.ACTIVE_ONLY), [], "no run left visible")
+        deleted = client.search_runs([experiment], run_view_type=ViewType.DELETED_ONLY)
+        self.assertEqual(len(deleted), 1, "the started run, deleted")
 
 
 class RecordRunArgumentsTest(unittest.TestCase):

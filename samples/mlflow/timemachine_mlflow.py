@@ -39,11 +39,12 @@ import os
 import re
 import shlex
 import subprocess
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Optional, Union
 
-__all__ = ["record_triplet", "TripletError", "OUTPUTS_DIR", "TAGS"]
+__all__ = ["record_triplet", "TripletError", "RepositoryUnreachableError", "OUTPUTS_DIR", "TAGS"]
 
 #: Where the output files are logged, relative to the run's artifact root.
 OUTPUTS_DIR = "timemachine/outputs"
@@ -54,6 +55,7 @@ TAGS = {
     "commit": "mlflow.source.git.commit",
     "entry_point": "timemachine.entry_point",
     "working_dir": "timemachine.working_dir",
+    "unpushed": "timemachine.code.unpushed",
     "image": "timemachine.image",
     "snapshot_uri": "timemachine.data.snapshot_uri",
     "root_digest": "timemachine.data.root_digest",
@@ -81,6 +83,10 @@ class TripletError(ValueError):
     """An argument of record_triplet is missing or malformed; nothing was logged."""
 
 
+class RepositoryUnreachableError(TripletError):
+    """The repository URL cannot be reached at all (not the same as a commit that is not pushed)."""
+
+
 def record_triplet(
     output_dir: Union[str, os.PathLike],
     *,
@@ -96,6 +102,7 @@ def record_triplet(
     metrics_file: Optional[str] = "metrics.json",
     tolerances: Optional[Mapping[str, Union[str, Mapping[str, float]]]] = None,
     run_id: Optional[str] = None,
+    allow_unpushed: bool = False,
 ) -> dict:
     """Records the triplet and outputs of a training run on the active MLflow run.
 
@@ -117,12 +124,16 @@ def record_triplet(
       tolerances: per metric, how far a replay may drift: ``"abs:0.01"``, ``"rel:0.001"``,
         ``"abs:0.01,rel:0.001"`` or ``{"abs": 0.01, "rel": 0.001}``.
       run_id: the run to record on; the active run if not given.
+      allow_unpushed: record even if no branch or tag of repo_url contains commit (a replay then fails
+        until it is pushed); recorded as the tag ``timemachine.code.unpushed=true``, which every replay
+        report shows as a warning.
 
     Returns:
       the tags that were set, the metrics that were logged and the run id.
 
     Raises:
-      TripletError: an argument is missing or malformed (nothing was logged).
+      TripletError: an argument is missing or malformed, or the commit is not pushed (nothing was logged).
+      RepositoryUnreachableError: ``git ls-remote`` cannot reach repo_url at all (nothing was logged).
     """
     import mlflow  # imported here so that validation errors do not depend on mlflow's import time
 
@@ -139,6 +150,15 @@ def record_triplet(
     repo_url, commit = _code(repo_url, commit)
     metrics = _metrics(output_dir, files, metrics_file)
     tolerance_tags = _tolerances(tolerances, metrics)
+    # Last of the checks, since it may fetch the repository: the cheap ones fail first.
+    unpushed = not _reachable(repo_url, commit)
+    if unpushed and not allow_unpushed:
+        raise TripletError(
+            f"commit {commit} is not reachable from {repo_url} (no branch or tag of it contains it): "
+            f"push it (git push origin HEAD) or pass allow_unpushed=True (record_run.py: --allow-unpushed)"
+        )
+    if unpushed:
+        warnings.warn(f"commit {commit} is not reachable from {repo_url}: recording it anyway (allow_unpushed=True)", stacklevel=2)
 
     tags = {
         TAGS["repo_url"]: repo_url,
@@ -153,6 +173,8 @@ def record_triplet(
         TAGS["outputs_dir"]: OUTPUTS_DIR,
         TAGS["metrics_file"]: metrics_file or "",
     }
+    if unpushed:
+        tags[TAGS["unpushed"]] = "true"
     tags.update(tolerance_tags)
 
     client = mlflow.MlflowClient()
@@ -259,6 +281,46 @@ def _code(repo_url, commit):
     if not isinstance(repo_url, str) or not repo_url.strip():
         raise TripletError(f"repo_url must be a git repository URL, got {repo_url!r}")
     return repo_url, commit
+
+
+def _run_git(args, what):
+    """Runs git with a timeout; a git that fails means the repository cannot be reached."""
+    try:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    except (OSError, subprocess.SubprocessError) as e:
+        raise RepositoryUnreachableError(f"repository {what} cannot be reached: {e}") from None
+    return done
+
+
+def _reachable(repo_url, commit) -> bool:
+    """Whether a branch or tag of repo_url contains commit, as the Java side checks at registration.
+
+    ``git ls-remote`` first: cheap, and enough when a branch or tag points at the commit (the usual
+    case right after a push). Otherwise every branch and tag is fetched into a temporary bare
+    repository, and the commit must be there and contained in one of them (a commit behind a tip
+    is as reachable as the tip).
+    """
+    listed = _run_git(["ls-remote", "--heads", "--tags", repo_url], repo_url)
+    if listed.returncode != 0:
+        reason = " ".join(listed.stderr.split()) or f"git ls-remote exited {listed.returncode}"
+        raise RepositoryUnreachableError(
+            f"repository {repo_url} cannot be reached: {reason} (check repo_url, e.g. git remote get-url origin)")
+    if any(line.split("\t", 1)[0] == commit for line in listed.stdout.splitlines()):
+        return True
+    with tempfile.TemporaryDirectory(prefix="timemachine-fetch-") as bare:
+        git = ["-C", bare]
+        if _run_git(["init", "-q", "--bare", bare], repo_url).returncode != 0:
+            raise TripletError(f"could not create a temporary repository in {bare} to fetch {repo_url} into")
+        fetched = _run_git(git + ["fetch", "-q", "--no-tags", repo_url,
+                                  "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], repo_url)
+        if fetched.returncode != 0:
+            reason = " ".join(fetched.stderr.split()) or f"git fetch exited {fetched.returncode}"
+            raise RepositoryUnreachableError(f"repository {repo_url} cannot be reached: {reason}")
+        if _run_git(git + ["cat-file", "-e", commit + "^{commit}"], repo_url).returncode != 0:
+            return False
+        containing = _run_git(git + ["for-each-ref", "--contains", commit, "--format=%(refname)"], repo_url)
+        return containing.returncode == 0 and bool(containing.stdout.strip())
 
 
 def _metrics(output_dir, files, metrics_file) -> dict:

@@ -9,10 +9,10 @@ import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.domain.Tolerance;
 import dev.timemachine.worker.Components;
 import dev.timemachine.worker.Config;
+import dev.timemachine.worker.EntryPoints;
 import dev.timemachine.worker.Registration;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,8 +41,22 @@ public final class RegisterCommand implements Callable<Integer> {
   @Option(names = "--commit", required = true, description = "Full 40-hex commit SHA that was trained.")
   String commit;
 
-  @Option(names = "--entry-point", required = true, description = "Command run in the working directory, e.g. \"python3 train.py\".")
+  @Option(names = "--entry-point", required = true, paramLabel = "COMMAND",
+      description = {
+        "Command run in the working directory, recorded as an argv list (a replay runs no shell). One of:",
+        "  words, quoted like a shell: \"python3 train.py --name 'a b'\" (4 words)",
+        "  a JSON array: '[\"python3\", \"train.py\", \"--name\", \"a b\"]'",
+        "  mlproject:NAME: entry point NAME of the MLproject file in --workdir at --commit, e.g. mlproject:main -P alpha=0.5"
+      })
   String entryPoint;
+
+  @Option(names = {"-P", "--param"}, paramLabel = "NAME=VALUE",
+      description = "A parameter of an mlproject: entry point (overrides its default); repeatable.")
+  Map<String, String> params = new LinkedHashMap<>();
+
+  @Option(names = "--allow-unpushed",
+      description = "Register even if no branch or tag of --repo contains --commit (recorded, and every replay report warns).")
+  boolean allowUnpushed;
 
   @Option(names = "--workdir", defaultValue = ".", description = "Working directory relative to the repository root (default: .).")
   String workdir;
@@ -87,11 +101,14 @@ public final class RegisterCommand implements Callable<Integer> {
     }
     try (Components components = new Components(Config.fromEnvironment())) {
       var err = spec.commandLine().getErr();
+      List<String> argv =
+          EntryPoints.resolve(entryPoint, params, workdir, path -> components.sourceCheckout().readFile(repo, commit, path));
       ModelVersion version =
           new Registration(components, Clock.systemUTC())
+              .allowingUnpushed(allowUnpushed)
               .register(
                   new Registration.Request(
-                      ModelRef.parse(model), repo, commit, parseEntryPoint(entryPoint), workdir, ImageRef.parse(image),
+                      ModelRef.parse(model), repo, commit, argv, workdir, ImageRef.parse(image),
                       data, output, noMetrics ? null : metricsFile, parsed,
                       outputs.stream().map(OutputRule::parse).toList()),
                   message -> {
@@ -101,6 +118,10 @@ public final class RegisterCommand implements Callable<Integer> {
       var out = spec.commandLine().getOut();
       out.printf("registered %s%n", version.model());
       out.printf("  code:        %s @ %s%n", version.triplet().code().repositoryUrl(), version.triplet().code().commit());
+      out.printf("  entry point: %s%n", argvJson(version.triplet().code().entryPoint()));
+      if (version.triplet().code().registeredUnpushed()) {
+        out.printf("  warning:     the commit is not pushed (--allow-unpushed): a replay fails until it is%n");
+      }
       out.printf("  environment: %s%n", version.triplet().environment().image());
       out.printf("  data:        %s (%s, %d files)%n", version.triplet().data().snapshotUri(),
           version.triplet().data().rootDigest(), version.triplet().data().fileCount());
@@ -111,16 +132,13 @@ public final class RegisterCommand implements Callable<Integer> {
     }
   }
 
-  /** Accepts a JSON argv array or a whitespace-separated command. */
-  static List<String> parseEntryPoint(String text) {
-    String trimmed = text.trim();
-    if (trimmed.startsWith("[")) {
-      try {
-        return Arrays.asList(dev.timemachine.domain.Json.mapper().readValue(trimmed, String[].class));
-      } catch (java.io.IOException e) {
-        throw TimemachineException.invalidInput("--entry-point is not a valid JSON array of strings: " + trimmed);
-      }
+  /** The argv on one line, as JSON: unambiguous where words contain spaces or quotes. */
+  private static String argvJson(List<String> argv) {
+    try {
+      return dev.timemachine.domain.Json.mapper().writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+          .writeValueAsString(argv);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
     }
-    return Arrays.asList(trimmed.split("\\s+"));
   }
 }

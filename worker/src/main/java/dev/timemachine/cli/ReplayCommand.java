@@ -72,6 +72,19 @@ public final class ReplayCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * The warning for a version registered with {@code --allow-unpushed}, or null: its code may be gone
+   * for good, and a reader of any replay of it should know that its commit was never checked.
+   */
+  static String unpushedWarning(ReplayReport report) {
+    if (report.triplet() == null || !report.triplet().code().registeredUnpushed()) {
+      return null;
+    }
+    var code = report.triplet().code();
+    return "warning: commit " + code.commit() + " was not reachable from " + code.repositoryUrl()
+        + " when this version was registered (--allow-unpushed); it replays only if it was pushed since";
+  }
+
   static void printResult(ReplayResult result, Components components, PrintWriter out, boolean json) {
     byte[] report = components.store().getBytes(ControlActivitiesImpl.reportKey(result.replayId()));
     if (json) {
@@ -82,6 +95,10 @@ public final class ReplayCommand implements Callable<Integer> {
       out.printf("reason:  %s%n", result.reason());
       out.printf("inputs:  code %s, environment %s, data %s%n",
           parsed.inputs().code(), parsed.inputs().environment(), parsed.inputs().data());
+      String unpushed = unpushedWarning(parsed);
+      if (unpushed != null) {
+        out.println(unpushed);
+      }
       if (parsed.log() != null) {
         out.printf("log:     %s (%d lines, sha256 %s%s)%n", parsed.log().uri(), parsed.log().lines(),
             parsed.log().sha256(), parsed.log().truncated() ? ", truncated" : "");

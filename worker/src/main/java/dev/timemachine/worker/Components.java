@@ -9,6 +9,7 @@ import dev.timemachine.activities.store.ObjectStores;
 import dev.timemachine.activities.store.S3Settings;
 import dev.timemachine.ports.ModelRegistry;
 import dev.timemachine.ports.ObjectStore;
+import dev.timemachine.ports.SourceCheckout;
 import dev.timemachine.registry.RegistryRouter;
 import dev.timemachine.registry.manifest.ManifestRegistry;
 import java.util.LinkedHashMap;
@@ -76,13 +77,17 @@ public final class Components implements AutoCloseable {
     return engine;
   }
 
+  public SourceCheckout sourceCheckout() {
+    return new JGitSourceCheckout();
+  }
+
   public ControlActivitiesImpl controlActivities() {
     return new ControlActivitiesImpl(registries(), store());
   }
 
   public TrainingActivitiesImpl trainingActivities() {
     return new TrainingActivitiesImpl(
-        new JGitSourceCheckout(), engine(), snapshots(), store(), config.workDir(), config.hostQueue());
+        sourceCheckout(), engine(), snapshots(), store(), config.workDir(), config.hostQueue());
   }
 
   @Override

@@ -16,6 +16,7 @@ import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.domain.Tolerance;
 import dev.timemachine.domain.Triplet;
 import dev.timemachine.ports.Progress;
+import dev.timemachine.ports.Reachability;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -31,10 +32,24 @@ import java.util.Map;
 public final class Registration {
   private final Components components;
   private final Clock clock;
+  private final boolean allowUnpushed;
 
   public Registration(Components components, Clock clock) {
+    this(components, clock, false);
+  }
+
+  private Registration(Components components, Clock clock, boolean allowUnpushed) {
     this.components = components;
     this.clock = clock;
+    this.allowUnpushed = allowUnpushed;
+  }
+
+  /**
+   * With {@code true}, a commit that no branch or tag of the repository contains is registered anyway
+   * ({@code --allow-unpushed}), marked {@link CodeRef#unpushed()} so that every replay report says so.
+   */
+  public Registration allowingUnpushed(boolean allow) {
+    return new Registration(components, clock, allow);
   }
 
   /**
@@ -70,7 +85,8 @@ public final class Registration {
   }
 
   public ModelVersion register(Request request, Progress progress) {
-    CodeRef code = new CodeRef(request.repositoryUrl(), request.commit(), request.entryPoint(), request.workingDirectory());
+    CodeRef code = checkPushed(
+        new CodeRef(request.repositoryUrl(), request.commit(), request.entryPoint(), request.workingDirectory()), progress);
     Path output = request.outputDir();
     if (output == null || !Files.isDirectory(output)) {
       throw TimemachineException.invalidInput("the training output directory '" + output + "' does not exist");
@@ -117,9 +133,31 @@ public final class Registration {
       throw TimemachineException.invalidInput(String.join("; ", problems));
     }
     if (collected.files().isEmpty()) {
-      throw TimemachineException.invalidInput("the training output directory " + output + " is empty: nothing to reproduce");
+      throw TimemachineException.invalidInput(
+          "the training wrote nothing to " + output + ": point --output at the directory your entry point wrote its artifacts"
+              + " and metrics file to");
     }
     return collected;
+  }
+
+  /**
+   * Refuses a commit that the recorded repository does not have: it registers fine, and its replay
+   * fails months later when nobody remembers which laptop had it.
+   */
+  private CodeRef checkPushed(CodeRef code, Progress progress) {
+    progress.report("checking that commit " + code.commit() + " is reachable from " + code.repositoryUrl());
+    Reachability reachability = components.sourceCheckout().reachable(code.repositoryUrl(), code.commit());
+    if (reachability.reachable()) {
+      progress.report("commit " + code.commit() + " is on " + reachability.ref() + " of " + code.repositoryUrl());
+      return code;
+    }
+    String unreachable =
+        "commit " + code.commit() + " is not reachable from " + code.repositoryUrl() + " (no branch or tag of it contains it)";
+    if (!allowUnpushed) {
+      throw TimemachineException.invalidInput(unreachable + ": push it (git push origin HEAD) or pass --allow-unpushed");
+    }
+    progress.report("warning: " + unreachable + "; registering it anyway (--allow-unpushed), and every replay report will say so");
+    return code.asUnpushed();
   }
 
   private DataRef resolveData(String data, Progress progress) {

@@ -154,6 +154,44 @@ class CliIT {
 
   @Test
   @Order(6)
+  void an_unpushed_commit_is_refused_with_the_fix_and_with_allow_unpushed_every_replay_warns() throws Exception {
+    // A laptop clone with a commit its origin (the sample repository) never received.
+    Path laptop = tmp.resolve("laptop");
+    org.eclipse.jgit.api.Git.cloneRepository().setURI(repo.url()).setDirectory(laptop.toFile()).call().close();
+    String unpushed = SampleProject.commitChange(
+        new SampleProject.Repository(laptop, repo.commit()), "NOTES.md", "not pushed yet\n", "local only");
+    List<String> register = List.of("--repo", repo.url(), "--commit", unpushed,
+        "--entry-point", "python3 train.py", "--image", image.toString(), "--data", snapshotUri, "--output", original.toString());
+
+    Result refused = cli(concat(List.of("register", "--model", "churn@2"), register));
+
+    assertThat(refused.exit()).as(refused.err()).isEqualTo(2);
+    assertThat(refused.err().lines().filter(l -> l.startsWith("error: ")))
+        .as("the error, with the fix, in one line")
+        .containsExactly("error: commit " + unpushed + " is not reachable from " + repo.url()
+            + " (no branch or tag of it contains it): push it (git push origin HEAD) or pass --allow-unpushed");
+    assertThat(cli("models", "list").out()).as("nothing registered").doesNotContain("churn@2");
+
+    Result allowed = cli(concat(List.of("register", "--model", "churn@2", "--allow-unpushed"), register));
+
+    assertThat(allowed.exit()).as(allowed.err()).isZero();
+    assertThat(allowed.out()).contains("registered churn@2").contains("warning:     the commit is not pushed");
+    Result replay = cli("replay", "churn@2");
+    assertThat(replay.exit()).as("the commit is not in the repository: %s", replay.err()).isEqualTo(3);
+    assertThat(replay.out()).contains("INPUTS_UNVERIFIABLE")
+        .contains("warning: commit " + unpushed + " was not reachable from " + repo.url() + " when this version was registered (--allow-unpushed)");
+    Result json = cli("replay", "churn@2", "--json");
+    assertThat(Json.mapper().readTree(json.out()).at("/triplet/code/unpushed").asBoolean()).as("the report records it").isTrue();
+  }
+
+  private static String[] concat(List<String> first, List<String> second) {
+    List<String> all = new ArrayList<>(first);
+    all.addAll(second);
+    return all.toArray(String[]::new);
+  }
+
+  @Test
+  @Order(7)
   void altering_a_stored_snapshot_file_makes_the_next_replay_exit_3_naming_the_file() throws Exception {
     Path stored = Path.of(java.net.URI.create(snapshotUri)).resolve("files/customers.csv");
     Files.writeString(stored, Files.readString(stored).replace("C00001,", "C00001X,"), StandardCharsets.UTF_8);
@@ -165,7 +203,7 @@ class CliIT {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void the_demo_trains_registers_and_replays_the_seeded_sample_bitwise() throws Exception {
     // A home of its own: the tests above tampered with the store, and the demo's data is the same content.
     home = tmp.resolve("demo-home");
@@ -182,7 +220,7 @@ class CliIT {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void the_demo_without_a_worker_needs_a_temporal_server_and_says_so_in_one_line() throws Exception {
     Result r = cli("demo", "--no-worker");
 

@@ -1,15 +1,20 @@
 package dev.timemachine.activities.git;
 
 import dev.timemachine.domain.CodeRef;
+import dev.timemachine.domain.ErrorType;
 import dev.timemachine.domain.InputKind;
 import dev.timemachine.domain.InputUnverifiableException;
+import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.ports.Progress;
+import dev.timemachine.ports.Reachability;
 import dev.timemachine.ports.SourceCheckout;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.Comparator;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.api.errors.GitAPIException;
@@ -19,14 +24,19 @@ import org.eclipse.jgit.errors.IncorrectObjectTypeException;
 import org.eclipse.jgit.errors.MissingObjectException;
 import org.eclipse.jgit.lib.ConfigConstants;
 import org.eclipse.jgit.lib.Constants;
+import org.eclipse.jgit.lib.FileMode;
 import org.eclipse.jgit.lib.ObjectId;
 import org.eclipse.jgit.lib.ProgressMonitor;
+import org.eclipse.jgit.lib.Ref;
 import org.eclipse.jgit.lib.RefUpdate;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.lib.StoredConfig;
 import org.eclipse.jgit.revwalk.RevCommit;
+import org.eclipse.jgit.revwalk.RevObject;
 import org.eclipse.jgit.revwalk.RevWalk;
+import org.eclipse.jgit.transport.RefSpec;
 import org.eclipse.jgit.transport.TagOpt;
+import org.eclipse.jgit.treewalk.TreeWalk;
 
 /**
  * {@link SourceCheckout} with JGit, so that a training host needs no git binary. It clones without a
@@ -76,6 +86,139 @@ public final class JGitSourceCheckout implements SourceCheckout {
       monitor.rethrow();
       throw new UncheckedIOException("could not check out " + code.commit() + " of " + url + " into " + target, e);
     }
+  }
+
+  /**
+   * Asks the repository's advertised refs first (ls-remote: cheap, and enough when a branch or tag
+   * points at the commit, the usual case right after a push). Otherwise fetches every branch and tag
+   * into a temporary bare repository and looks for one whose history contains the commit, since a
+   * commit behind a branch tip is as reachable as the tip.
+   */
+  @Override
+  public Reachability reachable(String repositoryUrl, String commit) {
+    ObjectId wanted = commitId(commit);
+    Collection<Ref> advertised;
+    try {
+      advertised = Git.lsRemoteRepository().setRemote(repositoryUrl).setHeads(true).setTags(true)
+          .setTimeout(TIMEOUT_SECONDS).call();
+    } catch (GitAPIException | JGitInternalException e) {
+      throw unreachableRepository(repositoryUrl, e);
+    }
+    for (Ref ref : advertised) {
+      if (wanted.equals(ref.getObjectId()) || wanted.equals(ref.getPeeledObjectId())) {
+        return Reachability.via(ref.getName());
+      }
+    }
+    return withFetched(repositoryUrl, repo -> {
+      if (!repo.getObjectDatabase().has(wanted)) {
+        return Reachability.UNREACHABLE;
+      }
+      try (RevWalk walk = new RevWalk(repo)) {
+        RevCommit target;
+        try {
+          target = walk.parseCommit(wanted);
+        } catch (IncorrectObjectTypeException e) {
+          return Reachability.UNREACHABLE;
+        }
+        for (Ref ref : repo.getRefDatabase().getRefs()) {
+          RevObject tip = walk.peel(walk.parseAny(ref.getObjectId()));
+          if (tip instanceof RevCommit tipCommit && walk.isMergedInto(target, tipCommit)) {
+            return Reachability.via(ref.getName());
+          }
+        }
+      }
+      return Reachability.UNREACHABLE;
+    });
+  }
+
+  @Override
+  public Optional<byte[]> readFile(String repositoryUrl, String commit, String path) {
+    ObjectId wanted = commitId(commit);
+    return withFetched(repositoryUrl, repo -> {
+      try (RevWalk walk = new RevWalk(repo)) {
+        RevCommit revCommit;
+        try {
+          revCommit = walk.parseCommit(wanted);
+        } catch (MissingObjectException | IncorrectObjectTypeException e) {
+          throw TimemachineException.notFound(
+              "commit " + commit + " is not in " + repositoryUrl + " (no branch or tag of it contains it), so its "
+                  + path + " cannot be read",
+              "push it (git push origin HEAD), or give --entry-point as words or a JSON array");
+        }
+        try (TreeWalk file = TreeWalk.forPath(repo, path, revCommit.getTree())) {
+          if (file == null || (file.getFileMode(0).getBits() & FileMode.TYPE_MASK) != FileMode.TYPE_FILE) {
+            return Optional.empty();
+          }
+          return Optional.of(repo.open(file.getObjectId(0)).getBytes());
+        }
+      }
+    });
+  }
+
+  private static ObjectId commitId(String commit) {
+    if (commit == null || !commit.matches("[0-9a-f]{40}")) {
+      throw TimemachineException.invalidInput(
+          "code.commit must be a full 40-hex commit SHA (branches and tags move), got '" + commit + "'");
+    }
+    return ObjectId.fromString(commit);
+  }
+
+  private interface RepositoryReader<T> {
+    T read(Repository repository) throws IOException;
+  }
+
+  /** Fetches every branch and tag of {@code url} into a temporary bare repository, reads it, deletes it. */
+  private static <T> T withFetched(String url, RepositoryReader<T> reader) {
+    Path dir;
+    try {
+      dir = Files.createTempDirectory("timemachine-fetch-");
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not create a temporary repository to fetch " + url + " into", e);
+    }
+    try (Git git = Git.init().setBare(true).setDirectory(dir.toFile()).call()) {
+      try {
+        git.fetch()
+            .setRemote(url)
+            .setRefSpecs(new RefSpec("+refs/heads/*:refs/heads/*"), new RefSpec("+refs/tags/*:refs/tags/*"))
+            .setTagOpt(TagOpt.NO_TAGS)
+            .setTimeout(TIMEOUT_SECONDS)
+            .call();
+      } catch (GitAPIException | JGitInternalException e) {
+        throw unreachableRepository(url, e);
+      }
+      return reader.read(git.getRepository());
+    } catch (GitAPIException e) {
+      throw new IllegalStateException("could not create a temporary repository in " + dir + ": " + reason(e), e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not read what was fetched from " + url, e);
+    } finally {
+      deleteTemporary(dir);
+    }
+  }
+
+  /**
+   * Deletes a temporary fetch, tolerating files that vanish while it walks (JGit removes its lock
+   * files asynchronously now and then) and never hiding the answer or the failure of the fetch: a
+   * temporary directory left behind costs disk space, not correctness.
+   */
+  private static void deleteTemporary(Path dir) {
+    for (int attempt = 0; attempt < 3 && Files.exists(dir); attempt++) {
+      try (Stream<Path> paths = Files.walk(dir)) {
+        for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+          Files.deleteIfExists(p);
+        }
+      } catch (IOException | UncheckedIOException e) {
+        // Walk again: whatever appeared or vanished meanwhile is gone or settled by then.
+      }
+    }
+  }
+
+  private static TimemachineException unreachableRepository(String url, Exception e) {
+    return new TimemachineException(
+        ErrorType.CONFIGURATION,
+        "repository " + url + " cannot be reached: " + reason(e),
+        "check the repository URL (git remote get-url origin prints the one you push to) and that this host can reach it",
+        e);
   }
 
   private static Git clone(String url, Path target, Monitor monitor) {

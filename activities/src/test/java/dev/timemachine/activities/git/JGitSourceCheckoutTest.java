@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.timemachine.domain.CodeRef;
+import dev.timemachine.domain.ErrorType;
 import dev.timemachine.domain.InputKind;
 import dev.timemachine.domain.InputUnverifiableException;
+import dev.timemachine.domain.TimemachineException;
 import dev.timemachine.ports.Progress;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -144,6 +146,68 @@ class JGitSourceCheckoutTest {
     assertThatThrownBy(() -> checkout.checkout(code(origin.toString(), older), tmp.resolve("checkout"), cancelling))
         .as("the exception thrown by the progress")
         .isSameAs(cancelled);
+  }
+
+  @Test
+  void a_pushed_branch_tip_is_reachable_via_that_branch() throws Exception {
+    Path remote = bareRemoteOf(origin);
+
+    var reachability = checkout.reachable(remote.toString(), newer);
+
+    assertThat(reachability.reachable()).as("the tip of main").isTrue();
+    assertThat(reachability.ref()).isEqualTo("refs/heads/main");
+  }
+
+  @Test
+  void a_commit_in_a_branchs_history_but_not_its_tip_is_reachable() throws Exception {
+    Path remote = bareRemoteOf(origin);
+
+    var reachability = checkout.reachable(remote.toUri().toString(), older);
+
+    assertThat(reachability.reachable()).as("an ancestor of main's tip").isTrue();
+    assertThat(reachability.ref()).isEqualTo("refs/heads/main");
+  }
+
+  @Test
+  void a_commit_present_locally_but_never_pushed_is_unreachable() throws Exception {
+    Path remote = bareRemoteOf(origin);
+    String unpushed;
+    try (Git git = Git.open(origin.toFile())) {
+      unpushed = commit(git, Map.of("train.py", "print('not pushed')\n"));
+    }
+
+    assertThat(checkout.reachable(remote.toString(), unpushed).reachable()).as("a commit only the local clone has").isFalse();
+    assertThat(checkout.reachable(remote.toString(), "0123456789abcdef0123456789abcdef01234567").reachable())
+        .as("a commit nobody has").isFalse();
+  }
+
+  @Test
+  void a_repository_that_cannot_be_reached_is_a_configuration_error_naming_it() {
+    Path missing = tmp.resolve("no-such-repo");
+
+    assertThatThrownBy(() -> checkout.reachable(missing.toString(), older))
+        .isInstanceOfSatisfying(TimemachineException.class, e -> assertThat(e.type()).isEqualTo(ErrorType.CONFIGURATION))
+        .hasMessageStartingWith("repository " + missing + " cannot be reached: ");
+  }
+
+  @Test
+  void reads_a_file_of_the_exact_commit_not_of_the_newest() throws Exception {
+    Path remote = bareRemoteOf(origin);
+
+    assertThat(checkout.readFile(remote.toString(), older, "train.py")).get().extracting(String::new).isEqualTo("print('v1')\n");
+    assertThat(checkout.readFile(remote.toString(), older, "data/params.txt")).as("in a subdirectory").isPresent();
+    assertThat(checkout.readFile(remote.toString(), older, "added-later.txt")).as("only in the newer commit").isEmpty();
+    assertThat(checkout.readFile(remote.toString(), older, "data")).as("a directory").isEmpty();
+    assertThatThrownBy(() -> checkout.readFile(remote.toString(), "0123456789abcdef0123456789abcdef01234567", "train.py"))
+        .isInstanceOfSatisfying(TimemachineException.class, e -> assertThat(e.type()).isEqualTo(ErrorType.NOT_FOUND))
+        .hasMessageContaining("is not in " + remote);
+  }
+
+  /** A bare clone of {@code repo}, as a hosted "origin" would be; commits made in {@code repo} later are not in it. */
+  private Path bareRemoteOf(Path repo) throws Exception {
+    Path remote = tmp.resolve("remote.git");
+    Git.cloneRepository().setURI(repo.toString()).setDirectory(remote.toFile()).setBare(true).call().close();
+    return remote;
   }
 
   private static CodeRef code(String url, String commit) {

@@ -16,6 +16,11 @@ public final class MlflowTags {
   public static final String ENTRY_POINT = "timemachine.entry_point";
   /** Where the entry point runs, relative to the repository root; {@code .} if absent. */
   public static final String WORKING_DIR = "timemachine.working_dir";
+  /**
+   * {@code true} when the run was recorded with {@code allow_unpushed=True}: no branch or tag of the
+   * repository contained the commit then. Absent otherwise.
+   */
+  public static final String CODE_UNPUSHED = "timemachine.code.unpushed";
 
   // Environment.
   /** The image pinned by digest, {@code repository[:tag]@sha256:<64 hex>}. */

@@ -127,7 +127,7 @@ final class RecordedRun {
       return null;
     }
     try {
-      return new CodeRef(repo, commit, argv, workingDir);
+      return new CodeRef(repo, commit, argv, workingDir, "true".equalsIgnoreCase(tags.get(MlflowTags.CODE_UNPUSHED)));
     } catch (TimemachineException e) {
       problems.add(InputKind.CODE, "records code that is not valid: " + e.getMessage(), "repo_url=..., commit=...");
       return null;
