@@ -58,8 +58,9 @@ import org.junit.jupiter.api.io.TempDir;
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class MlflowRegistryIT {
   private static final ObjectMapper MAPPER = new ObjectMapper();
-  private static final String COMMIT = "3f2a9c1e0b7d4a6f8e5c2b1a0d9f8e7c6b5a4d3e";
-  private static final String REPO = "https://git.example/team/churn.git";
+  /** A real repository on this machine: the recording helper checks that the commit is reachable. */
+  private String repo;
+  private String commit;
   private static final String IMAGE = "127.0.0.1:5000/timemachine/churn-env@sha256:" + "4e".repeat(32);
   private static final String SNAPSHOT = "s3://timemachine/snapshots/churn-it";
   private static final String ROOT = "sha256:" + "7d".repeat(32);
@@ -79,6 +80,11 @@ class MlflowRegistryIT {
     requireServer();
     registry = new MlflowRegistry(MlflowSettings.of(uri));
     temp = dir;
+    Path source = Files.createDirectories(dir.resolve("churn-repo"));
+    git(source, "init", "-q");
+    git(source, "-c", "user.email=it@timemachine.invalid", "-c", "user.name=it", "commit", "-q", "--allow-empty", "-m", "init");
+    commit = git(source, "rev-parse", "HEAD").strip();
+    repo = source.toUri().toString();
 
     outputs = Files.createDirectories(dir.resolve("out"));
     byte[] model = new byte[4096];
@@ -112,7 +118,7 @@ class MlflowRegistryIT {
     assertThat(version.triplet())
         .isEqualTo(
             new Triplet(
-                new CodeRef(REPO, COMMIT, List.of("python3", "train.py"), "samples/churn"),
+                new CodeRef(repo, commit, List.of("python3", "train.py"), "samples/churn"),
                 new EnvironmentRef(ImageRef.parse(IMAGE)),
                 new DataRef(SNAPSHOT, ROOT, 3, 48213, List.of())));
     assertThat(version.recorded().artifacts()).as("outputs hashed from the artifact store").isEqualTo(expectedArtifacts);
@@ -243,7 +249,7 @@ class MlflowRegistryIT {
     assertThat(ours).extracting(MlflowRegistry.VersionSummary::version).containsExactly("1", "2");
     assertThat(ours.get(0).aliases()).containsExactly("champion");
     assertThat(ours.get(0).replayable()).isTrue();
-    assertThat(ours.get(0).triplet().code().commit()).isEqualTo(COMMIT);
+    assertThat(ours.get(0).triplet().code().commit()).isEqualTo(commit);
     assertThat(ours.get(1).replayable()).isFalse();
     assertThat(ours.get(1).problem()).contains("has no tag timemachine.image");
   }
@@ -282,8 +288,8 @@ class MlflowRegistryIT {
                 "--total-bytes", "48213",
                 "--entry-point", "[\"python3\", \"train.py\"]",
                 "--working-dir", "samples/churn",
-                "--repo-url", REPO,
-                "--commit", COMMIT));
+                "--repo-url", repo,
+                "--commit", commit));
     command.addAll(List.of(extra));
     Path stderr = temp.resolve("record_run-" + UUID.randomUUID() + ".log");
     ProcessBuilder builder = new ProcessBuilder(command).directory(temp.toFile()).redirectError(stderr.toFile());
@@ -356,5 +362,14 @@ class MlflowRegistryIT {
 
   private static org.assertj.core.data.TemporalUnitOffset within(long amount, ChronoUnit unit) {
     return new org.assertj.core.data.TemporalUnitWithinOffset(amount, unit);
+  }
+
+  private static String git(Path dir, String... args) throws IOException, InterruptedException {
+    List<String> command = new java.util.ArrayList<>(List.of("git", "-C", dir.toString()));
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).as("git %s: %s", String.join(" ", args), output).isZero();
+    return output;
   }
 }
