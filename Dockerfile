@@ -1,5 +1,5 @@
 # The timemachine worker and CLI image, built from this repository in two stages: the Maven wrapper
-# builds the shaded jar (worker/target/timemachine.jar) in a JDK image, and only that jar goes into
+# builds the shaded jar (cli/target/timemachine.jar) in a JDK image, and only that jar goes into
 # a JRE image. `docker-compose build` (or `docker build -t timemachine/worker:local .`) works on a
 # clean clone; the build stage downloads Maven and the dependencies from Maven Central.
 #
@@ -19,8 +19,8 @@ WORKDIR /src
 # Extra Maven flags, e.g. --offline with a base that carries a filled ~/.m2.
 ARG MAVEN_FLAGS=
 COPY . .
-RUN ./mvnw -B -q -DskipTests ${MAVEN_FLAGS} package -pl worker -am \
- && cp worker/target/timemachine.jar /timemachine.jar
+RUN ./mvnw -B -q -DskipTests ${MAVEN_FLAGS} package -pl cli -am \
+ && cp cli/target/timemachine.jar /timemachine.jar
 
 FROM ${RUNTIME_IMAGE}
 LABEL org.opencontainers.image.title="timemachine worker" \

@@ -1,14 +1,17 @@
 package dev.timemachine.activities;
 
-import dev.timemachine.domain.Comparison;
-import dev.timemachine.domain.Json;
-import dev.timemachine.domain.ModelVersion;
-import dev.timemachine.domain.RecordedOutputs;
-import dev.timemachine.domain.ReplayReport;
-import dev.timemachine.domain.TimemachineException;
-import dev.timemachine.domain.TrainingResult;
-import dev.timemachine.ports.ModelRegistry;
-import dev.timemachine.ports.ObjectStore;
+import dev.timemachine.workflow.Failures;
+import dev.timemachine.core.model.ReplayIds;
+
+import dev.timemachine.core.grading.Comparison;
+import dev.timemachine.core.json.Json;
+import dev.timemachine.core.model.ModelVersion;
+import dev.timemachine.core.model.RecordedOutputs;
+import dev.timemachine.core.report.ReplayReport;
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.model.TrainingResult;
+import dev.timemachine.core.ports.ModelRegistry;
+import dev.timemachine.core.ports.ObjectStore;
 import dev.timemachine.workflow.ControlActivities;
 import io.temporal.activity.Activity;
 import java.util.Arrays;

@@ -1,25 +1,32 @@
 package dev.timemachine.activities;
 
-import dev.timemachine.activities.data.FileHashing;
-import dev.timemachine.activities.data.Snapshots;
-import dev.timemachine.domain.CodeRef;
-import dev.timemachine.domain.DataRef;
-import dev.timemachine.domain.FileEntry;
-import dev.timemachine.domain.ImageRef;
-import dev.timemachine.domain.InputCheck;
-import dev.timemachine.domain.InputKind;
-import dev.timemachine.domain.TimemachineException;
-import dev.timemachine.domain.TrainingLimits;
-import dev.timemachine.domain.TrainingLog;
-import dev.timemachine.domain.TrainingResult;
-import dev.timemachine.domain.TrainingSpec;
-import dev.timemachine.ports.ContainerEngine;
-import dev.timemachine.ports.ContainerEngine.ContainerExit;
-import dev.timemachine.ports.ContainerEngine.ContainerRequest;
-import dev.timemachine.ports.ContainerEngine.Mount;
-import dev.timemachine.ports.ObjectStore;
-import dev.timemachine.ports.Progress;
-import dev.timemachine.ports.SourceCheckout;
+import dev.timemachine.core.training.TrainingContainer;
+
+import dev.timemachine.workflow.Failures;
+import dev.timemachine.core.grading.MetricsFiles;
+import dev.timemachine.core.data.OutputCollection;
+import dev.timemachine.core.model.ReplayIds;
+
+import dev.timemachine.core.data.FileHashing;
+import dev.timemachine.core.data.Snapshots;
+import dev.timemachine.core.model.CodeRef;
+import dev.timemachine.core.model.DataRef;
+import dev.timemachine.core.model.FileEntry;
+import dev.timemachine.core.model.ImageRef;
+import dev.timemachine.core.model.InputCheck;
+import dev.timemachine.core.model.InputKind;
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.model.TrainingLimits;
+import dev.timemachine.core.model.TrainingLog;
+import dev.timemachine.core.model.TrainingResult;
+import dev.timemachine.core.model.TrainingSpec;
+import dev.timemachine.core.ports.ContainerEngine;
+import dev.timemachine.core.ports.ContainerEngine.ContainerExit;
+import dev.timemachine.core.ports.ContainerEngine.ContainerRequest;
+import dev.timemachine.core.ports.ContainerEngine.Mount;
+import dev.timemachine.core.ports.ObjectStore;
+import dev.timemachine.core.ports.Progress;
+import dev.timemachine.core.ports.SourceCheckout;
 import dev.timemachine.workflow.TrainingActivities;
 import io.temporal.activity.Activity;
 import java.io.IOException;
@@ -39,16 +46,9 @@ import java.util.stream.Stream;
  * beside it.
  */
 public final class TrainingActivitiesImpl implements TrainingActivities {
-  /** Mount points inside the training container; the entry point also finds them in its environment. */
-  public static final String CODE_MOUNT = "/code";
-  public static final String DATA_MOUNT = "/data";
-  public static final String OUTPUT_MOUNT = "/out";
 
-  public static final String LABEL_REPLAY = "dev.timemachine.replay";
+  public static final String LABEL_REPLAY = TrainingContainer.LABEL_REPLAY;
 
-  /** The MLflow tracking URI of every training container: a file store inside its output directory. */
-  public static final String MLFLOW_TRACKING_URI =
-      "file://" + OUTPUT_MOUNT + "/" + dev.timemachine.domain.OutputRules.MLFLOW_SCRATCH_DIR;
 
   private final SourceCheckout git;
   private final ContainerEngine engine;
@@ -123,7 +123,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     }
     createDirectories(out);
     ContainerRequest request =
-        trainingRequest(
+        TrainingContainer.request(
             name, spec.image(), spec.code(), code, data, out, spec.limits(),
             Map.of(LABEL_REPLAY, replayId, "dev.timemachine.role", "training"));
     Path logFile = workRoot.resolve(ReplayIds.require(replayId)).resolve("training.log");
@@ -163,44 +163,6 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   private static ContainerRequest withLogFile(ContainerRequest r, Path logFile) {
     return new ContainerRequest(
         r.name(), r.image(), r.command(), r.workingDir(), r.mounts(), r.environment(), r.labels(), r.limits(), logFile);
-  }
-
-  /**
-   * The training container contract, the same for an original run and its replay: code at {@value
-   * #CODE_MOUNT} and data at {@value #DATA_MOUNT}, both read-only; a fresh {@value #OUTPUT_MOUNT} for
-   * outputs; the entry point run in the recorded working directory; no network; MLflow calls land in
-   * a file store under {@value #OUTPUT_MOUNT}/{@value dev.timemachine.domain.OutputRules#MLFLOW_SCRATCH_DIR},
-   * which is never an output unless an output rule selects from it.
-   */
-  public static ContainerRequest trainingRequest(
-      String name, ImageRef image, CodeRef code, Path codeDir, Path dataDir, Path outDir, TrainingLimits limits,
-      Map<String, String> labels) {
-    String workingDir =
-        ".".equals(code.workingDirectory()) ? CODE_MOUNT : CODE_MOUNT + "/" + code.workingDirectory();
-    Map<String, String> env = new LinkedHashMap<>();
-    env.put("TIMEMACHINE_CODE", CODE_MOUNT);
-    env.put("TIMEMACHINE_DATA", DATA_MOUNT);
-    env.put("TIMEMACHINE_OUTPUT", OUTPUT_MOUNT);
-    env.put("HOME", "/tmp");
-    // Python buffers stdout when it is not a terminal: without this, a training's prints reach the log
-    // only at exit, out of order with its stderr, and not at all if it is killed.
-    env.put("PYTHONUNBUFFERED", "1");
-    // A script that logs to MLflow (mlflow.log_metric, log_model) would write ./mlruns or ./mlflow.db
-    // under the read-only code, or try a server it cannot reach: point it at a file store in the output
-    // directory instead, where output rules can collect what it logged (its run ids change every run,
-    // so it is not an output by default). MLflow 3.7+ refuses file stores unless allowed.
-    env.put("MLFLOW_TRACKING_URI", MLFLOW_TRACKING_URI);
-    env.put("MLFLOW_ALLOW_FILE_STORE", "true");
-    return new ContainerRequest(
-        name,
-        image,
-        code.entryPoint(),
-        workingDir,
-        List.of(
-            new Mount(codeDir, CODE_MOUNT, true), new Mount(dataDir, DATA_MOUNT, true), new Mount(outDir, OUTPUT_MOUNT, false)),
-        env,
-        labels,
-        limits);
   }
 
   @Override

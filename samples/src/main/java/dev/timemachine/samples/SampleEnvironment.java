@@ -1,7 +1,7 @@
 package dev.timemachine.samples;
 
-import dev.timemachine.domain.ImageRef;
-import dev.timemachine.domain.TimemachineException;
+import dev.timemachine.core.model.ImageRef;
+import dev.timemachine.core.errors.TimemachineException;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -1,6 +1,6 @@
 package dev.timemachine.samples;
 
-import dev.timemachine.domain.TimemachineException;
+import dev.timemachine.core.errors.TimemachineException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

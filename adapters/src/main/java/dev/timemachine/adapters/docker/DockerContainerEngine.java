@@ -1,0 +1,581 @@
+package dev.timemachine.adapters.docker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.CreateContainerResponse;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.command.InspectContainerResponse.ContainerState;
+import com.github.dockerjava.api.command.InspectImageResponse;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.DockerClientException;
+import com.github.dockerjava.api.exception.DockerException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.AccessMode;
+import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.PullResponseItem;
+import com.github.dockerjava.api.model.Volume;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+import dev.timemachine.core.errors.ErrorType;
+import dev.timemachine.core.model.ImageRef;
+import dev.timemachine.core.model.InputKind;
+import dev.timemachine.core.errors.InputUnverifiableException;
+import dev.timemachine.core.json.Json;
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.model.TrainingLimits;
+import dev.timemachine.core.ports.ContainerEngine;
+import dev.timemachine.core.ports.Progress;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link ContainerEngine} on a Docker engine, through docker-java. Two properties matter more than the
+ * rest. Pulls are content-addressed: an image counts as the recorded environment only if the engine
+ * lists exactly {@code repository@digest} among its repo digests. Runs are idempotent across Temporal
+ * retries: the container name is deterministic, so an attempt that finds the container of an earlier
+ * one follows it (running) or collects it (exited) instead of training a second time. Every call that
+ * waits does so in slices of about a second and reports progress from the calling thread, because that
+ * report is the activity heartbeat through which cancellation arrives.
+ */
+public final class DockerContainerEngine implements ContainerEngine, AutoCloseable {
+  /** The engine address used when neither the caller nor {@code DOCKER_HOST} names one. */
+  public static final String DEFAULT_HOST = "unix:///var/run/docker.sock";
+
+  private static final Logger log = LoggerFactory.getLogger(DockerContainerEngine.class);
+  private static final long SLICE_MS = 1000;
+
+  private final String host;
+  private final DockerClient docker;
+
+  /** Connects to {@code DOCKER_HOST}, or to {@link #DEFAULT_HOST} if that is unset. */
+  public DockerContainerEngine() {
+    this(defaultHost());
+  }
+
+  /**
+   * Connects lazily to {@code dockerHost} ({@code unix:///path} or {@code tcp://host:port}). The API
+   * version is left unset so that requests carry no version and the engine speaks its own: pinning a
+   * recent one would be rejected by engines as old as 20.10 (API 1.41).
+   */
+  public DockerContainerEngine(String dockerHost) {
+    this.host = dockerHost;
+    try {
+      DockerClientConfig config =
+          DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(dockerHost).build();
+      ApacheDockerHttpClient http =
+          new ApacheDockerHttpClient.Builder()
+              .dockerHost(config.getDockerHost())
+              .sslConfig(config.getSSLConfig())
+              .connectionTimeout(Duration.ofSeconds(10))
+              .build();
+      this.docker = DockerClientImpl.getInstance(config, http);
+    } catch (IllegalArgumentException e) {
+      throw TimemachineException.configuration(
+          "Docker host '" + dockerHost + "' is not valid: " + oneLine(e.getMessage()),
+          "set DOCKER_HOST to unix:///var/run/docker.sock or tcp://HOST:PORT");
+    }
+  }
+
+  /** {@code DOCKER_HOST} if set, else {@link #DEFAULT_HOST}. */
+  public static String defaultHost() {
+    String fromEnv = System.getenv("DOCKER_HOST");
+    return fromEnv == null || fromEnv.isBlank() ? DEFAULT_HOST : fromEnv;
+  }
+
+  @Override
+  public PulledImage pull(ImageRef image, Progress progress) {
+    String reference = image.toString();
+    InspectImageResponse local = inspectImage(reference);
+    if (local == null || !holdsDigest(local, reference)) {
+      progress.report("pulling " + reference);
+      PullStream stream =
+          call("pull " + reference,
+              () -> docker.pullImageCmd(image.repository()).withTag(image.digest()).exec(new PullStream()));
+      await(stream, progress, () -> "pulling " + reference + ": " + stream.summary());
+      if (stream.error() != null) {
+        throw pullFailure(image, stream.error());
+      }
+      if (stream.streamError != null) {
+        throw pullFailure(image, new DockerClientException(stream.streamError));
+      }
+      local = inspectImage(reference);
+    }
+    if (local == null || !holdsDigest(local, reference)) {
+      throw new InputUnverifiableException(
+          InputKind.ENVIRONMENT,
+          "image " + reference + " could not be verified: after the pull the Docker engine at " + host
+              + (local == null ? " does not have the image" : " lists repo digests " + local.getRepoDigests()));
+    }
+    return new PulledImage(image, local.getId(), Objects.requireNonNullElse(local.getSize(), 0L));
+  }
+
+  @Override
+  public ContainerExit run(ContainerRequest request, Progress progress) {
+    String name = request.name();
+    InspectContainerResponse container = find(name);
+    if (container == null) {
+      container = create(request, progress);
+    } else {
+      log.info("container {} exists from an earlier attempt ({}); following it instead of starting another",
+          name, container.getState().getStatus());
+    }
+    String id = container.getId();
+    LogTail logs = newLogTail(request);
+    RuntimeException failure = null;
+    try {
+      if ("created".equals(container.getState().getStatus())) {
+        call("start container " + name, () -> docker.startContainerCmd(id).exec());
+      }
+      followLogs(name, id, logs);
+      ContainerExit exit = follow(name, id, request.limits(), logs, progress);
+      return completeLog(name, id, request, logs, exit);
+    } catch (RuntimeException e) {
+      failure = e;
+      throw e;
+    } finally {
+      logs.closeQuietly();
+      try {
+        logs.closeFile();
+      } catch (RuntimeException e) {
+        if (failure != null) {
+          failure.addSuppressed(e);
+        }
+      }
+      try {
+        remove(name);
+      } catch (RuntimeException e) {
+        if (failure == null) {
+          throw e;
+        }
+        failure.addSuppressed(e);
+      }
+    }
+  }
+
+  private static LogTail newLogTail(ContainerRequest request) {
+    return request.logFile() == null ? new LogTail() : new LogTail(request.logFile(), LogTail.DEFAULT_MAX_FILE_BYTES);
+  }
+
+  private void followLogs(String name, String id, LogTail logs) {
+    call("follow the logs of container " + name,
+        () -> docker.logContainerCmd(id).withStdOut(true).withStdErr(true).withTimestamps(true).withFollowStream(true).exec(logs));
+  }
+
+  /**
+   * The exit with its log made whole. The followed stream normally ends by itself when the container
+   * stops; if it broke instead (the engine restarted, the connection dropped), the log is read again
+   * from the container's start, so the tail and the stored log never silently miss lines.
+   */
+  private ContainerExit completeLog(String name, String id, ContainerRequest request, LogTail logs, ContainerExit exit) {
+    LogTail complete = logs;
+    if (!logs.finished() || logs.error() != null) {
+      log.info("the log stream of container {} did not end cleanly ({}); reading the whole log again", name,
+          logs.error() == null ? "still open" : oneLine(logs.error().getMessage()));
+      logs.closeQuietly();
+      logs.closeFile();
+      complete = newLogTail(request);
+      LogTail reread = complete;
+      call("read the logs of container " + name,
+          () -> docker.logContainerCmd(id).withStdOut(true).withStdErr(true).withTimestamps(true).withFollowStream(false).exec(reread));
+      try {
+        if (!reread.awaitFinished(60, TimeUnit.SECONDS) || reread.error() != null) {
+          throw TimemachineException.unavailable(
+              "could not read the log of container " + name + " from the Docker engine at " + host
+                  + (reread.error() == null ? " within 60 s" : ": " + oneLine(reread.error().getMessage())),
+              reread.error());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw TimemachineException.unavailable("interrupted while reading the log of container " + name, e);
+      } finally {
+        reread.closeFile();
+      }
+    }
+    List<String> tail = complete.lines();
+    return new ContainerExit(exit.exitCode(), exit.oomKilled(), exit.timedOut(), exit.durationMs(), tail,
+        complete.totalLines(), complete.totalBytes(), complete.truncated());
+  }
+
+  @Override
+  public void remove(String name) {
+    InspectContainerResponse container = find(name);
+    if (container == null) {
+      return;
+    }
+    try {
+      docker.removeContainerCmd(container.getId()).withForce(true).withRemoveVolumes(true).exec();
+    } catch (NotFoundException | ConflictException e) {
+      // Already gone, or its removal is already in progress.
+    } catch (RuntimeException e) {
+      throw failure("remove container " + name, e);
+    }
+  }
+
+  @Override
+  public List<String> containersWithLabel(String key, String value) {
+    List<Container> containers =
+        call("list containers labelled " + key + "=" + value,
+            () -> docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(key, value)).exec());
+    return containers.stream()
+        .map(c -> c.getNames() == null || c.getNames().length == 0 ? c.getId() : c.getNames()[0].replaceFirst("^/", ""))
+        .sorted()
+        .toList();
+  }
+
+  @Override
+  public void close() {
+    try {
+      docker.close();
+    } catch (IOException e) {
+      log.debug("closing the Docker client failed", e);
+    }
+  }
+
+  private InspectContainerResponse create(ContainerRequest request, Progress progress) {
+    TrainingLimits limits = request.limits();
+    HostConfig hostConfig =
+        HostConfig.newHostConfig()
+            .withBinds(
+                request.mounts().stream()
+                    .map(m -> new Bind(m.hostPath().toAbsolutePath().toString(), new Volume(m.containerPath()),
+                        m.readOnly() ? AccessMode.ro : AccessMode.rw))
+                    .toList())
+            .withNetworkMode("none")
+            .withMemory(limits.memoryBytes())
+            .withMemorySwap(limits.memoryBytes())
+            .withNanoCPUs(Math.round(limits.cpus() * 1e9))
+            .withPidsLimit((long) limits.pidsLimit());
+    List<String> env =
+        Objects.requireNonNullElse(request.environment(), Map.<String, String>of()).entrySet().stream()
+            .map(e -> e.getKey() + "=" + e.getValue())
+            .toList();
+    Supplier<CreateContainerResponse> create =
+        () -> docker.createContainerCmd(request.image().toString())
+            .withName(request.name())
+            .withCmd(request.command())
+            .withWorkingDir(request.workingDir())
+            .withEnv(env)
+            .withLabels(Objects.requireNonNullElse(request.labels(), Map.of()))
+            .withHostConfig(hostConfig)
+            .exec();
+    String action = "create container " + request.name() + " from " + request.image();
+    try {
+      create.get();
+    } catch (NotFoundException e) {
+      // The image was removed from this engine since it was pulled: pull it again, once.
+      pull(request.image(), progress);
+      call(action, create);
+    } catch (ConflictException e) {
+      log.info("container {} was created concurrently by another attempt; following it", request.name());
+    } catch (RuntimeException e) {
+      throw failure(action, e);
+    }
+    InspectContainerResponse container = find(request.name());
+    if (container == null) {
+      throw TimemachineException.unavailable(
+          "container " + request.name() + " vanished right after it was created", null);
+    }
+    return container;
+  }
+
+  /** Waits for the container to stop, reporting progress and enforcing the timeout, then collects its exit. */
+  private ContainerExit follow(String name, String id, TrainingLimits limits, LogTail logs, Progress progress) {
+    long attachedAt = System.nanoTime();
+    ContainerState state = inspectRunning(name, id);
+    Instant startedAt = instant(state.getStartedAt());
+    // A container followed again after a retry keeps the time it already used.
+    long usedBeforeMs = startedAt == null ? 0 : Math.max(0, Duration.between(startedAt, Instant.now()).toMillis());
+    long timeoutMs = TimeUnit.SECONDS.toMillis(limits.timeoutSeconds());
+    boolean timedOut = false;
+    try {
+      while (Boolean.TRUE.equals(state.getRunning())) {
+        long elapsedMs = usedBeforeMs + (System.nanoTime() - attachedAt) / 1_000_000;
+        if (!timedOut && elapsedMs > timeoutMs) {
+          log.info("container {} exceeded its timeout of {} s; killing it", name, limits.timeoutSeconds());
+          kill(name, id);
+          timedOut = true;
+        }
+        String last = logs.last();
+        progress.report((timedOut ? "timed out, stopping after " : "running ") + elapsedMs / 1000 + "s; last log: "
+            + (last == null ? "(none yet)" : last));
+        if (logs.awaitFinished(SLICE_MS, TimeUnit.MILLISECONDS)) {
+          Thread.sleep(logs.error() == null ? 50 : SLICE_MS); // the log stream ends when the container stops
+        }
+        state = inspectRunning(name, id);
+      }
+      // The stream delivers what the container printed last just after it stops.
+      logs.awaitFinished(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw TimemachineException.unavailable("interrupted while waiting for container " + name, e);
+    }
+    Instant finishedAt = instant(state.getFinishedAt());
+    long durationMs =
+        startedAt != null && finishedAt != null && !finishedAt.isBefore(startedAt)
+            ? Duration.between(startedAt, finishedAt).toMillis()
+            : usedBeforeMs + (System.nanoTime() - attachedAt) / 1_000_000;
+    return new ContainerExit(
+        Objects.requireNonNullElse(state.getExitCodeLong(), -1L),
+        Boolean.TRUE.equals(state.getOOMKilled()),
+        timedOut,
+        durationMs,
+        List.of());
+  }
+
+  private ContainerState inspectRunning(String name, String id) {
+    try {
+      return docker.inspectContainerCmd(id).exec().getState();
+    } catch (NotFoundException e) {
+      throw TimemachineException.unavailable(
+          "container " + name + " was removed while it ran (by another attempt or by hand); the step will be retried",
+          e);
+    } catch (RuntimeException e) {
+      throw failure("inspect container " + name, e);
+    }
+  }
+
+  private void kill(String name, String id) {
+    try {
+      docker.killContainerCmd(id).exec();
+    } catch (NotFoundException | ConflictException e) {
+      // It stopped (or went) on its own in the meantime.
+    } catch (RuntimeException e) {
+      throw failure("kill container " + name, e);
+    }
+  }
+
+  /**
+   * The container with exactly this name, or null. Inspecting by name alone is not enough: the engine
+   * also accepts an id prefix, and a name made of hex digits could then match another container.
+   */
+  private InspectContainerResponse find(String name) {
+    try {
+      InspectContainerResponse container = docker.inspectContainerCmd(name).exec();
+      return ("/" + name).equals(container.getName()) ? container : null;
+    } catch (NotFoundException e) {
+      return null;
+    } catch (RuntimeException e) {
+      throw failure("inspect container " + name, e);
+    }
+  }
+
+  private InspectImageResponse inspectImage(String reference) {
+    try {
+      return docker.inspectImageCmd(reference).exec();
+    } catch (NotFoundException e) {
+      return null;
+    } catch (RuntimeException e) {
+      throw failure("inspect image " + reference, e);
+    }
+  }
+
+  private static boolean holdsDigest(InspectImageResponse image, String reference) {
+    return image.getRepoDigests() != null && image.getRepoDigests().contains(reference);
+  }
+
+  /** Waits for a stream in slices, reporting from this thread; aborts the stream if the report throws. */
+  private void await(DockerStream<?> stream, Progress progress, Supplier<String> message) {
+    try {
+      while (!stream.awaitFinished(SLICE_MS, TimeUnit.MILLISECONDS)) {
+        progress.report(message.get());
+      }
+    } catch (InterruptedException e) {
+      stream.closeQuietly();
+      Thread.currentThread().interrupt();
+      throw TimemachineException.unavailable("interrupted while waiting for the Docker engine at " + host, e);
+    } catch (RuntimeException e) {
+      stream.closeQuietly();
+      throw e;
+    }
+  }
+
+  /** A failed pull: a registry without that digest makes the environment unverifiable, not unavailable. */
+  private RuntimeException pullFailure(ImageRef image, Throwable error) {
+    if (error instanceof RuntimeException r && !(r instanceof DockerException)) {
+      RuntimeException translated = failure("pull " + image, r);
+      if (translated != r) {
+        return translated;
+      }
+    }
+    String message = error instanceof DockerException d ? dockerMessage(d) : oneLine(error.getMessage());
+    if (message.isEmpty()) {
+      message = error.getClass().getSimpleName() + " without a message";
+    }
+    String lower = message.toLowerCase(java.util.Locale.ROOT);
+    String registry = registryHost(image.repository());
+    if (error instanceof NotFoundException || lower.contains("manifest unknown") || lower.contains("not found")) {
+      return new InputUnverifiableException(
+          InputKind.ENVIRONMENT,
+          "image " + image + " not found: registry " + registry + " has no manifest " + image.digest(),
+          error);
+    }
+    if (lower.contains("digest") && (lower.contains("mismatch") || lower.contains("did not match")
+        || lower.contains("verification failed") || lower.contains("invalid"))) {
+      return new InputUnverifiableException(
+          InputKind.ENVIRONMENT,
+          "image " + image + " does not match its digest: registry " + registry + " served content that fails "
+              + "verification (" + message + ")",
+          error);
+    }
+    if (lower.contains("unauthorized") || lower.contains("denied")) {
+      return new TimemachineException(
+          ErrorType.CONFIGURATION, "registry " + registry + " refused to serve " + image + ": " + message,
+          "log the Docker engine in to the registry: docker login " + registry, error);
+    }
+    if (lower.contains("no space left on device")) {
+      return new TimemachineException(
+          ErrorType.UNAVAILABLE, "the Docker engine at " + host + " ran out of disk space pulling " + image + ": " + message,
+          "free space where the engine keeps images (docker image prune, or a larger disk), then retry", error);
+    }
+    return TimemachineException.unavailable(
+        "could not pull " + image + " from registry " + registry + ": " + message
+            + "; check that the registry is up and reachable from the Docker engine at " + host,
+        error);
+  }
+
+  /** Runs one Docker call, translating its failure. */
+  private <T> T call(String action, Supplier<T> body) {
+    try {
+      return body.get();
+    } catch (RuntimeException e) {
+      throw failure(action, e);
+    }
+  }
+
+  /**
+   * Translates a docker-java failure: the engine's status says whose fault it is; an I/O failure under
+   * it means the engine itself cannot be reached. Anything else is a bug and is left as it is.
+   */
+  private RuntimeException failure(String action, RuntimeException e) {
+    if (e instanceof TimemachineException) {
+      return e;
+    }
+    if (e instanceof DockerException d) {
+      String message = action + ": " + dockerMessage(d);
+      return switch (d.getHttpStatus()) {
+        case 400 -> new TimemachineException(ErrorType.INVALID_INPUT, message, null, d);
+        case 401, 403 -> new TimemachineException(
+            ErrorType.CONFIGURATION, message, "check the Docker engine's permissions and registry logins", d);
+        case 404 -> new TimemachineException(ErrorType.NOT_FOUND, message, null, d);
+        case 409 -> new TimemachineException(ErrorType.CONFLICT, message, null, d);
+        default -> TimemachineException.unavailable(message + " (Docker engine at " + host + ")", d);
+      };
+    }
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof IOException io) {
+        return TimemachineException.unavailable(
+            "Docker engine not reachable at " + host + ": start dockerd or set DOCKER_HOST (" + action + ": "
+                + oneLine(io.getMessage()) + ")",
+            e);
+      }
+    }
+    return e;
+  }
+
+  /** The engine's own message from a {@code Status 404: {"message":"..."}} exception text. */
+  static String dockerMessage(DockerException e) {
+    String text = String.valueOf(e.getMessage());
+    int json = text.indexOf('{');
+    if (json >= 0) {
+      try {
+        JsonNode node = Json.mapper().readTree(text.substring(json));
+        if (node.hasNonNull("message")) {
+          return oneLine(node.get("message").asText());
+        }
+      } catch (IOException | RuntimeException ignored) {
+        // Not JSON after all; use the text as it is.
+      }
+    }
+    return oneLine(text);
+  }
+
+  /** The registry a repository is pulled from, by Docker's rule: a first component with '.' or ':'. */
+  static String registryHost(String repository) {
+    int slash = repository.indexOf('/');
+    String first = slash < 0 ? "" : repository.substring(0, slash);
+    return first.contains(".") || first.contains(":") || first.equals("localhost") ? first : "docker.io";
+  }
+
+  private static String oneLine(String text) {
+    return text == null ? "" : text.strip().replaceAll("\\s*\\R\\s*", " ");
+  }
+
+  private static Instant instant(String value) {
+    if (value == null || value.isBlank() || value.startsWith("0001-")) {
+      return null;
+    }
+    try {
+      return Instant.parse(value);
+    } catch (DateTimeParseException e) {
+      return null;
+    }
+  }
+
+  /** Pull progress by layer, summarized for heartbeats; an error item in the stream is kept. */
+  static final class PullStream extends DockerStream<PullResponseItem> {
+    private final Map<String, String> layerStatus = new HashMap<>();
+    private final Map<String, Long> layerBytes = new HashMap<>();
+    private final Map<String, Long> layerTotal = new HashMap<>();
+    private volatile String streamError;
+
+    @Override
+    public synchronized void onNext(PullResponseItem item) {
+      if (item.isErrorIndicated()) {
+        streamError = item.getErrorDetail() != null && item.getErrorDetail().getMessage() != null
+            ? item.getErrorDetail().getMessage()
+            : item.getError() != null ? item.getError() : "the engine reported an error in the pull stream";
+        return;
+      }
+      String status = item.getStatus();
+      if (item.getId() == null || status == null || status.startsWith("Pulling from") || status.startsWith("Digest:")
+          || status.startsWith("Status:")) {
+        return;
+      }
+      layerStatus.put(item.getId(), status);
+      var detail = item.getProgressDetail();
+      if (status.startsWith("Downloading") && detail != null && detail.getCurrent() != null) {
+        layerBytes.put(item.getId(), detail.getCurrent());
+        if (detail.getTotal() != null && detail.getTotal() > 0) {
+          layerTotal.put(item.getId(), detail.getTotal());
+        }
+      } else if (status.equals("Download complete") || status.equals("Pull complete")) {
+        Long total = layerTotal.get(item.getId());
+        if (total != null) {
+          layerBytes.put(item.getId(), total);
+        }
+      }
+    }
+
+    synchronized String summary() {
+      long done =
+          layerStatus.values().stream().filter(s -> s.equals("Pull complete") || s.equals("Already exists")).count();
+      long bytes = layerBytes.values().stream().mapToLong(Long::longValue).sum();
+      long total = layerTotal.values().stream().mapToLong(Long::longValue).sum();
+      return done + " of " + layerStatus.size() + " layers done, " + mib(bytes)
+          + (total > 0 ? " of " + mib(total) : "") + " MiB downloaded";
+    }
+
+    private static String mib(long bytes) {
+      return String.format(java.util.Locale.ROOT, "%.1f", bytes / 1048576.0);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "DockerContainerEngine[" + host + "]";
+  }
+}

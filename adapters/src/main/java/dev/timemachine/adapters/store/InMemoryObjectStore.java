@@ -1,0 +1,79 @@
+package dev.timemachine.adapters.store;
+
+import dev.timemachine.core.model.RelativePaths;
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.ports.ObjectStore;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+/**
+ * An object store in memory, for unit tests of what sits on the {@link ObjectStore} port. It passes the
+ * same contract test as the local and S3 stores, so a test on it means what it says.
+ */
+public final class InMemoryObjectStore implements ObjectStore {
+  final ConcurrentSkipListMap<String, byte[]> objects = new ConcurrentSkipListMap<>();
+
+  @Override
+  public String rootUri() {
+    return "mem://test";
+  }
+
+  @Override
+  public boolean exists(String key) {
+    return objects.containsKey(RelativePaths.require(key, "key"));
+  }
+
+  @Override
+  public Optional<Long> size(String key) {
+    return Optional.ofNullable(objects.get(key)).map(b -> (long) b.length);
+  }
+
+  @Override
+  public void put(String key, Path source) {
+    try {
+      objects.put(RelativePaths.require(key, "key"), Files.readAllBytes(source));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public boolean putIfAbsent(String key, byte[] content) {
+    return objects.putIfAbsent(RelativePaths.require(key, "key"), content.clone()) == null;
+  }
+
+  @Override
+  public byte[] getBytes(String key) {
+    byte[] bytes = objects.get(key);
+    if (bytes == null) {
+      throw TimemachineException.notFound(uriOf(key) + " not found", null);
+    }
+    return bytes.clone();
+  }
+
+  @Override
+  public InputStream open(String key) {
+    return new ByteArrayInputStream(getBytes(key));
+  }
+
+  @Override
+  public void download(String key, Path target) {
+    try {
+      Files.write(target, getBytes(key));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public List<String> list(String prefix) {
+    return objects.keySet().stream().filter(k -> k.startsWith(prefix)).toList();
+  }
+}

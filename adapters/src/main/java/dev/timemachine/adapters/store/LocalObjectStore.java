@@ -1,0 +1,158 @@
+package dev.timemachine.adapters.store;
+
+import dev.timemachine.core.model.RelativePaths;
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.ports.ObjectStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * An object store in a local directory: the embedded default, and what a team can use on a shared
+ * file system. Writes go to a temporary file first and are moved into place, so a reader never sees a
+ * half-written object; write-once uses a hard link, which the file system creates atomically or not at
+ * all.
+ */
+public final class LocalObjectStore implements ObjectStore {
+  private final Path root;
+
+  public LocalObjectStore(Path root) {
+    this.root = root.toAbsolutePath().normalize();
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  @Override
+  public String rootUri() {
+    String uri = root.toUri().toString();
+    return uri.endsWith("/") ? uri.substring(0, uri.length() - 1) : uri;
+  }
+
+  private Path path(String key) {
+    return root.resolve(RelativePaths.require(key, "object key"));
+  }
+
+  @Override
+  public boolean exists(String key) {
+    return Files.isRegularFile(path(key));
+  }
+
+  @Override
+  public Optional<Long> size(String key) {
+    Path path = path(key);
+    try {
+      return Files.isRegularFile(path) ? Optional.of(Files.size(path)) : Optional.empty();
+    } catch (IOException e) {
+      throw unavailable(key, e);
+    }
+  }
+
+  @Override
+  public void put(String key, Path source) {
+    Path target = path(key);
+    try {
+      Path temp = temporaryBeside(target);
+      Files.copy(source, temp, StandardCopyOption.REPLACE_EXISTING);
+      Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw unavailable(key, e);
+    }
+  }
+
+  @Override
+  public boolean putIfAbsent(String key, byte[] content) {
+    Path target = path(key);
+    Path temp = null;
+    try {
+      temp = temporaryBeside(target);
+      Files.write(temp, content);
+      Files.createLink(target, temp);
+      return true;
+    } catch (FileAlreadyExistsException e) {
+      return false;
+    } catch (IOException e) {
+      throw unavailable(key, e);
+    } finally {
+      if (temp != null) {
+        try {
+          Files.deleteIfExists(temp);
+        } catch (IOException ignored) {
+          // A stray temporary file is harmless; its name marks it.
+        }
+      }
+    }
+  }
+
+  @Override
+  public byte[] getBytes(String key) {
+    try {
+      return Files.readAllBytes(path(key));
+    } catch (NoSuchFileException e) {
+      throw notFound(key);
+    } catch (IOException e) {
+      throw unavailable(key, e);
+    }
+  }
+
+  @Override
+  public InputStream open(String key) {
+    try {
+      return Files.newInputStream(path(key));
+    } catch (NoSuchFileException e) {
+      throw notFound(key);
+    } catch (IOException e) {
+      throw unavailable(key, e);
+    }
+  }
+
+  @Override
+  public void download(String key, Path target) {
+    try {
+      Files.createDirectories(target.toAbsolutePath().getParent());
+      Files.copy(path(key), target, StandardCopyOption.REPLACE_EXISTING);
+    } catch (NoSuchFileException e) {
+      throw notFound(key);
+    } catch (IOException e) {
+      throw unavailable(key, e);
+    }
+  }
+
+  @Override
+  public List<String> list(String prefix) {
+    if (!Files.isDirectory(root)) {
+      return List.of();
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      return walk.filter(Files::isRegularFile)
+          .map(p -> root.relativize(p).toString().replace('\\', '/'))
+          .filter(k -> k.startsWith(prefix) && !k.contains(".tmp-"))
+          .sorted()
+          .toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list " + root, e);
+    }
+  }
+
+  private static Path temporaryBeside(Path target) throws IOException {
+    Files.createDirectories(target.getParent());
+    return Files.createTempFile(target.getParent(), "." + target.getFileName() + ".tmp-", "");
+  }
+
+  private TimemachineException notFound(String key) {
+    return TimemachineException.notFound(uriOf(key) + " does not exist", null);
+  }
+
+  private TimemachineException unavailable(String key, IOException e) {
+    return TimemachineException.unavailable("cannot access " + uriOf(key) + ": " + e, e);
+  }
+}

@@ -1,0 +1,348 @@
+package dev.timemachine.adapters.store;
+
+import dev.timemachine.core.errors.ErrorType;
+import dev.timemachine.core.model.RelativePaths;
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.ports.ObjectStore;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.BucketAlreadyOwnedByYouException;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * An object store in an S3 bucket (optionally under a key prefix), through the AWS SDK v2. Plain
+ * {@code GetObject}/{@code PutObject} only: some S3-compatible servers refuse ranged multipart
+ * downloads. Write-once is a {@code HeadObject} check followed by a conditional {@code PutObject}
+ * ({@code If-None-Match: *}); on a server that ignores the condition a small race remains between
+ * two writers of the same key, which timemachine's deterministic keys make harmless.
+ *
+ * <p>Before its first request to a bucket the store asks {@code HeadBucket}, once per bucket and
+ * {@link ObjectStores} (only a bucket that answered is remembered). Without it the answers are
+ * misleading: a {@code HeadObject} in a missing bucket comes back as a plain 404 "no such key", and
+ * a server refusing an upload (missing bucket, wrong credentials) answers and closes the connection
+ * before it reads the body, which the SDK reports, after its retries, as "Broken pipe".
+ */
+public final class S3ObjectStore implements ObjectStore {
+  /** The header with which S3 names a bucket's region in a redirect or a refused request. */
+  static final String BUCKET_REGION_HEADER = "x-amz-bucket-region";
+
+  private final S3Client s3;
+  private final String bucket;
+  private final String prefix;
+  private final S3Settings settings;
+  private final Set<String> checkedBuckets;
+
+  /**
+   * @param checkedBuckets buckets known to exist and to be accessible, shared by the stores of one
+   *     {@link ObjectStores}; this store adds its bucket after a successful {@code HeadBucket}
+   */
+  public S3ObjectStore(S3Client s3, String bucket, String prefix, S3Settings settings, Set<String> checkedBuckets) {
+    this.s3 = s3;
+    this.bucket = bucket;
+    this.prefix = prefix == null || prefix.isEmpty() ? "" : prefix.replaceAll("^/+|/+$", "") + "/";
+    this.settings = settings;
+    this.checkedBuckets = checkedBuckets;
+  }
+
+  @Override
+  public String rootUri() {
+    return "s3://" + bucket + (prefix.isEmpty() ? "" : "/" + prefix.substring(0, prefix.length() - 1));
+  }
+
+  private String key(String key) {
+    return prefix + RelativePaths.require(key, "object key");
+  }
+
+  /** Creates the bucket if it does not exist (for first use of a fresh server). */
+  public void createBucketIfMissing() {
+    try {
+      s3.headBucket(b -> b.bucket(bucket));
+    } catch (NoSuchBucketException e) {
+      create();
+    } catch (S3Exception e) {
+      if (e.statusCode() != 404) {
+        throw translate(e, "");
+      }
+      create();
+    } catch (SdkException e) {
+      throw translate(e, "");
+    }
+    checkedBuckets.add(bucket);
+  }
+
+  private void create() {
+    try {
+      s3.createBucket(b -> b.bucket(bucket));
+    } catch (BucketAlreadyOwnedByYouException raced) {
+      // Someone else created it first: fine.
+    } catch (SdkException e) {
+      throw translate(e, "");
+    }
+  }
+
+  /**
+   * Makes sure the bucket exists and these credentials may reach it, so that every later failure
+   * means what it says. A bucket that answered once is not asked again.
+   */
+  private void requireBucket() {
+    if (checkedBuckets.contains(bucket)) {
+      return;
+    }
+    try {
+      s3.headBucket(b -> b.bucket(bucket));
+    } catch (S3Exception e) {
+      throw translate(withErrorCode(e), "");
+    } catch (SdkException e) {
+      throw translate(e, "");
+    }
+    checkedBuckets.add(bucket);
+  }
+
+  /**
+   * A refused {@code HeadBucket} has no body, so no error code says whether the key, the secret or
+   * the region is wrong; the same question as a one-key listing gets an answer with a code.
+   */
+  private S3Exception withErrorCode(S3Exception refused) {
+    if (refused instanceof NoSuchBucketException
+        || (refused.awsErrorDetails() != null && refused.awsErrorDetails().errorCode() != null)) {
+      return refused;
+    }
+    try {
+      s3.listObjectsV2(b -> b.bucket(bucket).maxKeys(1));
+      return refused;
+    } catch (S3Exception answered) {
+      return answered.awsErrorDetails() != null && answered.awsErrorDetails().errorCode() != null ? answered : refused;
+    } catch (SdkException other) {
+      return refused;
+    }
+  }
+
+  @Override
+  public boolean exists(String key) {
+    return size(key).isPresent();
+  }
+
+  @Override
+  public Optional<Long> size(String key) {
+    requireBucket();
+    String k = key(key);
+    try {
+      return Optional.of(s3.headObject(b -> b.bucket(bucket).key(k)).contentLength());
+    } catch (NoSuchKeyException e) {
+      return Optional.empty();
+    } catch (S3Exception e) {
+      if (e.statusCode() == 404 && !isNoSuchBucket(e)) {
+        return Optional.empty();
+      }
+      throw translate(e, key);
+    } catch (SdkException e) {
+      throw translate(e, key);
+    }
+  }
+
+  @Override
+  public void put(String key, Path source) {
+    requireBucket();
+    String k = key(key);
+    try {
+      s3.putObject(b -> b.bucket(bucket).key(k), RequestBody.fromFile(source));
+    } catch (SdkException e) {
+      throw translate(e, key);
+    }
+  }
+
+  @Override
+  public boolean putIfAbsent(String key, byte[] content) {
+    if (exists(key)) {
+      return false;
+    }
+    String k = key(key);
+    try {
+      s3.putObject(b -> b.bucket(bucket).key(k).ifNoneMatch("*"), RequestBody.fromBytes(content));
+      return true;
+    } catch (S3Exception e) {
+      if (e.statusCode() == 412 || e.statusCode() == 409) {
+        return false;
+      }
+      throw translate(e, key);
+    } catch (SdkException e) {
+      throw translate(e, key);
+    }
+  }
+
+  @Override
+  public byte[] getBytes(String key) {
+    requireBucket();
+    String k = key(key);
+    try {
+      return s3.getObjectAsBytes(b -> b.bucket(bucket).key(k)).asByteArray();
+    } catch (SdkException e) {
+      throw translate(e, key);
+    }
+  }
+
+  @Override
+  public InputStream open(String key) {
+    requireBucket();
+    String k = key(key);
+    try {
+      return s3.getObject(b -> b.bucket(bucket).key(k));
+    } catch (SdkException e) {
+      throw translate(e, key);
+    }
+  }
+
+  @Override
+  public void download(String key, Path target) {
+    try (InputStream in = open(key)) {
+      Files.createDirectories(target.toAbsolutePath().getParent());
+      Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+    } catch (java.io.IOException e) {
+      throw TimemachineException.unavailable("cannot download " + uriOf(key) + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public List<String> list(String listPrefix) {
+    requireBucket();
+    List<String> keys = new ArrayList<>();
+    String full = prefix + listPrefix;
+    try {
+      String token = null;
+      do {
+        ListObjectsV2Request.Builder request = ListObjectsV2Request.builder().bucket(bucket).prefix(full);
+        if (token != null) {
+          request.continuationToken(token);
+        }
+        ListObjectsV2Response page = s3.listObjectsV2(request.build());
+        for (S3Object object : page.contents()) {
+          keys.add(object.key().substring(prefix.length()));
+        }
+        token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
+      } while (token != null);
+    } catch (SdkException e) {
+      throw translate(e, listPrefix);
+    }
+    keys.sort(null);
+    return keys;
+  }
+
+  private static boolean isNoSuchBucket(S3Exception e) {
+    return e.awsErrorDetails() != null && "NoSuchBucket".equals(e.awsErrorDetails().errorCode());
+  }
+
+  /**
+   * Names the case and what to do about it: a missing bucket, refused credentials and a wrong region
+   * are configuration (never retried); an endpoint that does not answer is unavailable (retried).
+   */
+  TimemachineException translate(SdkException e, String key) {
+    String where = key.isEmpty() ? rootUri() : uriOf(key);
+    String endpoint = settings.describeEndpoint();
+    if (e instanceof S3Exception s3e) {
+      int status = s3e.statusCode();
+      String code = s3e.awsErrorDetails() == null || s3e.awsErrorDetails().errorCode() == null
+          ? "" : s3e.awsErrorDetails().errorCode();
+      String bucketRegion = s3e.awsErrorDetails() == null || s3e.awsErrorDetails().sdkHttpResponse() == null
+          ? null : s3e.awsErrorDetails().sdkHttpResponse().firstMatchingHeader(BUCKET_REGION_HEADER).orElse(null);
+      if (e instanceof NoSuchBucketException || "NoSuchBucket".equals(code)) {
+        return TimemachineException.configuration(
+            "bucket " + bucket + " does not exist at endpoint " + endpoint,
+            "create it (e.g. aws s3 mb s3://" + bucket + mbEndpoint() + ") or fix the store URI (s3://" + bucket + "/...)");
+      }
+      if ("AuthorizationHeaderMalformed".equals(code) || "PermanentRedirect".equals(code)
+          || "IllegalLocationConstraintException".equals(code) || status == 301
+          || (bucketRegion != null && !bucketRegion.equals(settings.region()))) {
+        return TimemachineException.configuration(
+            "bucket " + bucket + " at " + endpoint + " is not in region " + settings.region()
+                + (bucketRegion != null ? " but in " + bucketRegion : "") + " (" + describe(s3e, code) + ")",
+            "set AWS_REGION to the bucket's region" + (bucketRegion != null ? " (AWS_REGION=" + bucketRegion + ")" : "")
+                + ", or TIMEMACHINE_S3_ENDPOINT to that region's endpoint");
+      }
+      if (status == 401 || status == 403 || "InvalidAccessKeyId".equals(code) || "SignatureDoesNotMatch".equals(code)
+          || "AccessDenied".equals(code) || "ExpiredToken".equals(code) || "InvalidToken".equals(code)) {
+        return TimemachineException.configuration(
+            "access to " + where + " at " + endpoint + " was refused (" + describe(s3e, code) + ")",
+            credentialHint(code));
+      }
+      if (e instanceof NoSuchKeyException || status == 404) {
+        return TimemachineException.notFound(where + " does not exist", null);
+      }
+      return TimemachineException.unavailable(
+          "S3 request for " + where + " at " + endpoint + " failed: " + describe(s3e, code), e);
+    }
+    if (isCredentialLookup(e)) {
+      return TimemachineException.configuration(
+          "no S3 credentials for " + where + ": " + e.getMessage(),
+          "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) for the S3 store");
+    }
+    Throwable cause = rootCause(e);
+    if (cause instanceof ConnectException || cause instanceof NoRouteToHostException) {
+      return new TimemachineException(ErrorType.UNAVAILABLE,
+          "S3 endpoint " + endpoint + " is down: it refused the connection for " + where + " (" + cause.getMessage() + ")",
+          "start the S3 server, or fix TIMEMACHINE_S3_ENDPOINT", e);
+    }
+    if (cause instanceof UnknownHostException) {
+      return new TimemachineException(ErrorType.UNAVAILABLE,
+          "S3 endpoint " + endpoint + " cannot be resolved (unknown host " + cause.getMessage() + ") for " + where,
+          "fix TIMEMACHINE_S3_ENDPOINT, or check DNS", e);
+    }
+    if (cause instanceof SocketTimeoutException) {
+      return new TimemachineException(ErrorType.UNAVAILABLE,
+          "S3 endpoint " + endpoint + " did not answer in time for " + where + " (" + cause.getMessage() + ")",
+          "check that the S3 server is healthy and reachable", e);
+    }
+    return TimemachineException.unavailable(
+        "S3 request for " + where + " at " + endpoint + " failed: " + e.getMessage(), e);
+  }
+
+  private String mbEndpoint() {
+    return settings.endpoint() == null ? "" : " --endpoint-url " + settings.endpoint();
+  }
+
+  private String credentialHint(String code) {
+    String which = switch (code) {
+      case "InvalidAccessKeyId" -> "AWS_ACCESS_KEY_ID (the server does not know this access key)";
+      case "SignatureDoesNotMatch" -> "AWS_SECRET_ACCESS_KEY (it does not match AWS_ACCESS_KEY_ID)";
+      case "ExpiredToken", "InvalidToken" -> "AWS_SESSION_TOKEN (it expired or is not valid)";
+      default -> "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and that they may access bucket " + bucket;
+    };
+    return "check " + which + (settings.hasStaticCredentials() ? "" : "; they are unset, so the default AWS credential chain was used");
+  }
+
+  private static String describe(S3Exception e, String code) {
+    String message = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorMessage();
+    return "HTTP " + e.statusCode() + (code.isEmpty() ? "" : " " + code)
+        + (message == null || message.isBlank() || message.equals(code) ? "" : ": " + message);
+  }
+
+  private static boolean isCredentialLookup(SdkException e) {
+    return e instanceof SdkClientException && e.getMessage() != null && e.getMessage().contains("Unable to load credentials");
+  }
+
+  private static Throwable rootCause(Throwable e) {
+    Throwable cause = e;
+    while (cause.getCause() != null && cause.getCause() != cause) {
+      cause = cause.getCause();
+    }
+    return cause;
+  }
+}

@@ -1,0 +1,500 @@
+package dev.timemachine.adapters.docker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.fail;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.BuildImageResultCallback;
+import com.github.dockerjava.api.command.WaitContainerResultCallback;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.AccessMode;
+import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.PushResponseItem;
+import com.github.dockerjava.api.model.Volume;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+import dev.timemachine.core.data.Digests;
+import dev.timemachine.core.errors.ErrorType;
+import dev.timemachine.core.model.ImageRef;
+import dev.timemachine.core.model.InputKind;
+import dev.timemachine.core.errors.InputUnverifiableException;
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.model.TrainingLimits;
+import dev.timemachine.core.ports.ContainerEngine.ContainerExit;
+import dev.timemachine.core.ports.ContainerEngine.ContainerRequest;
+import dev.timemachine.core.ports.ContainerEngine.Mount;
+import dev.timemachine.core.ports.ContainerEngine.PulledImage;
+import dev.timemachine.core.ports.Progress;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayNameGeneration;
+import org.junit.jupiter.api.DisplayNameGenerator.ReplaceUnderscores;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Runs {@link DockerContainerEngine} against the real Docker engine and the real image registry that
+ * {@code scripts/services.sh up} starts. It fails, never skips, when either is missing: a green build
+ * must mean the adapter was exercised.
+ */
+@DisplayNameGeneration(ReplaceUnderscores.class)
+class DockerContainerEngineIT {
+  private static final String REGISTRY = "127.0.0.1:5000";
+  private static final String START_SERVICES = "start it with scripts/services.sh up";
+  private static final String LABEL = "dev.timemachine.it";
+  private static final TrainingLimits LIMITS = new TrainingLimits(1.0, 256L << 20, 60, 64);
+  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  private static String dockerHost;
+  private static DockerContainerEngine engine;
+  private static DockerClient docker;
+  private static ImageRef churnEnv;
+
+  @TempDir Path tmp;
+  private String prefix;
+  private String label;
+  private final List<String> reports = new CopyOnWriteArrayList<>();
+  private final Progress progress = reports::add;
+
+  @BeforeAll
+  static void require_the_engine_and_the_registry() {
+    dockerHost = DockerContainerEngine.defaultHost();
+    engine = new DockerContainerEngine(dockerHost);
+    docker = client(dockerHost);
+    try {
+      docker.pingCmd().exec();
+    } catch (RuntimeException e) {
+      fail("Docker engine not reachable at " + dockerHost + ": " + START_SERVICES, e);
+    }
+    churnEnv = new ImageRef(REGISTRY + "/timemachine/churn-env", registryDigest("timemachine/churn-env", "bookworm"));
+    engine.pull(churnEnv, Progress.NONE);
+  }
+
+  @AfterAll
+  static void close() throws IOException {
+    engine.close();
+    docker.close();
+  }
+
+  @BeforeEach
+  void name_this_test() {
+    label = UUID.randomUUID().toString();
+    prefix = "tm-it-" + label.substring(0, 8) + "-";
+  }
+
+  @AfterEach
+  void nothing_is_left_behind() {
+    List<String> left = engine.containersWithLabel(LABEL, label);
+    left.forEach(engine::remove);
+    assertThat(left).as("containers this test left behind").isEmpty();
+  }
+
+  @Test
+  void pull_verifies_an_image_the_engine_already_holds_by_its_digest() {
+    PulledImage pulled = engine.pull(churnEnv, progress);
+
+    assertThat(pulled.image()).as("pulled image").isEqualTo(churnEnv);
+    assertThat(pulled.imageId()).as("image id").startsWith("sha256:");
+    assertThat(pulled.sizeBytes()).as("image size").isGreaterThan(100L << 20);
+    assertThat(docker.inspectImageCmd(pulled.imageId()).exec().getRepoDigests())
+        .as("repo digests of the image").contains(churnEnv.toString());
+    assertThat(reports).as("progress reports; none because nothing was pulled").isEmpty();
+  }
+
+  @Test
+  void pull_fetches_an_image_by_digest_from_the_registry_and_verifies_it() throws Exception {
+    String repository = REGISTRY + "/timemachine/it-pull";
+    String tag = prefix + "image";
+    Path context = Files.createDirectories(tmp.resolve("context"));
+    Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY nonce.txt /nonce.txt\n");
+    Files.writeString(context.resolve("nonce.txt"), label);
+    String shortId =
+        docker.buildImageCmd(context.toFile()).withTags(Set.of(repository + ":" + tag)).withPull(false).withNetworkMode("none")
+            .exec(new BuildImageResultCallback()).awaitImageId();
+    String builtId = docker.inspectImageCmd(shortId).exec().getId();
+    docker.pushImageCmd(repository).withTag(tag).exec(new ResultCallback.Adapter<PushResponseItem>()).awaitCompletion();
+    ImageRef image = new ImageRef(repository, registryDigest("timemachine/it-pull", tag));
+    docker.removeImageCmd(builtId).withForce(true).exec();
+    try {
+      PulledImage pulled = engine.pull(image, progress);
+
+      assertThat(pulled.imageId()).as("id of the pulled image").isEqualTo(builtId);
+      assertThat(docker.inspectImageCmd(builtId).exec().getRepoDigests()).as("repo digests").contains(image.toString());
+      assertThat(reports).as("progress reports").anyMatch(r -> r.startsWith("pulling " + image));
+    } finally {
+      docker.removeImageCmd(builtId).withForce(true).exec();
+      HTTP.send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/timemachine/it-pull/manifests/" + image.digest()))
+          .DELETE().build(), HttpResponse.BodyHandlers.discarding());
+    }
+  }
+
+  @Test
+  void a_digest_the_registry_does_not_have_is_unverifiable_and_named() throws Exception {
+    byte[] hash = MessageDigest.getInstance("SHA-256").digest("nope".getBytes(StandardCharsets.UTF_8));
+    String nope = "sha256:" + HexFormat.of().formatHex(hash);
+    ImageRef missing = new ImageRef(churnEnv.repository(), nope);
+
+    assertThatThrownBy(() -> engine.pull(missing, progress))
+        .as("pulling a digest the registry does not have")
+        .isInstanceOfSatisfying(
+            InputUnverifiableException.class, e -> assertThat(e.input()).as("input kind").isEqualTo(InputKind.ENVIRONMENT))
+        .hasMessage("image " + missing + " not found: registry " + REGISTRY + " has no manifest " + nope);
+  }
+
+  @Test
+  void a_registry_that_does_not_answer_is_unavailable() {
+    ImageRef elsewhere = new ImageRef("127.0.0.1:5999/timemachine/churn-env", churnEnv.digest());
+
+    assertThatThrownBy(() -> engine.pull(elsewhere, progress))
+        .as("pulling from a registry nobody listens on")
+        .isInstanceOfSatisfying(
+            TimemachineException.class, e -> assertThat(e.type()).as("error type").isEqualTo(ErrorType.UNAVAILABLE))
+        .hasMessageContaining("registry 127.0.0.1:5999")
+        .hasMessageNotContaining("\n");
+  }
+
+  @Test
+  void runs_with_a_read_only_data_mount_and_a_writable_output_mount() throws IOException {
+    Path data = Files.createDirectories(tmp.resolve("data"));
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    Files.writeString(data.resolve("input.txt"), "hello");
+
+    ContainerExit exit =
+        engine.run(
+            request(
+                "io",
+                python("from pathlib import Path; Path('/out/result.txt').write_text(Path('/data/input.txt').read_text().upper());"
+                    + " print('done')"),
+                List.of(new Mount(data, "/data", true), new Mount(out, "/out", false)),
+                LIMITS),
+            progress);
+
+    assertThat(exit.exitCode()).as("exit code; log: %s", exit.logTail()).isZero();
+    assertThat(exit.timedOut()).as("timed out").isFalse();
+    assertThat(exit.oomKilled()).as("OOM killed").isFalse();
+    assertThat(exit.logTail()).as("log tail").containsExactly("done");
+    assertThat(Files.readString(out.resolve("result.txt"))).as("file written to /out").isEqualTo("HELLO");
+    assertThatThrownBy(() -> docker.inspectContainerCmd(prefix + "io").exec())
+        .as("inspecting the container after run returned").isInstanceOf(NotFoundException.class);
+  }
+
+  @Test
+  void writing_into_the_read_only_mount_fails() throws IOException {
+    Path data = Files.createDirectories(tmp.resolve("data"));
+
+    ContainerExit exit =
+        engine.run(
+            request("ro", python("open('/data/x.txt', 'w').write('x')"), List.of(new Mount(data, "/data", true)), LIMITS),
+            progress);
+
+    assertThat(exit.exitCode()).as("exit code").isEqualTo(1);
+    assertThat(exit.logTail()).as("log tail").anyMatch(line -> line.contains("Read-only file system"));
+    assertThat(data.resolve("x.txt")).as("file in the read-only mount").doesNotExist();
+  }
+
+  @Test
+  void a_failing_command_reports_its_exit_code_and_last_lines() {
+    ContainerExit exit =
+        engine.run(
+            request(
+                "exit3",
+                python("import sys; print('first line'); print('second line', file=sys.stderr); sys.exit(3)"),
+                List.of(),
+                LIMITS),
+            progress);
+
+    assertThat(exit.exitCode()).as("exit code").isEqualTo(3);
+    assertThat(exit.logTail()).as("log tail, stdout and stderr").containsExactlyInAnyOrder("first line", "second line");
+  }
+
+  @Test
+  void a_training_silent_for_three_seconds_then_failing_keeps_its_traceback() throws IOException {
+    Path logFile = tmp.resolve("silent.log");
+    ContainerExit exit =
+        engine.run(
+            withLog(
+                request(
+                    "silent",
+                    python("import time; time.sleep(3); print('loading data'); raise ValueError('column support_calls missing')"),
+                    List.of(),
+                    LIMITS),
+                logFile),
+            progress);
+
+    assertThat(exit.exitCode()).as("exit code").isEqualTo(1);
+    // stdout and stderr are two pipes: each keeps its order; between them, lines written within the same
+    // few milliseconds may come in either order.
+    assertThat(exit.logTail()).as("log tail after 3 s of silence")
+        .contains("loading data")
+        .containsSubsequence("Traceback (most recent call last):", "ValueError: column support_calls missing");
+    assertThat(Files.readAllLines(logFile)).as("stored log").containsExactlyInAnyOrderElementsOf(exit.logTail());
+    assertThat(exit.logLines()).as("lines counted").isEqualTo(exit.logTail().size());
+  }
+
+  @Test
+  void a_log_printed_only_at_the_end_after_a_long_silence_arrives_whole_and_in_order() {
+    // stdout and stderr are two pipes: lines written microseconds apart have no order between them,
+    // but the engine's timestamps order lines that are a few milliseconds apart.
+    ContainerExit exit =
+        engine.run(
+            request("late", List.of("sh", "-c", "sleep 2; echo line1; sleep 0.2; echo line2 >&2; sleep 0.2; echo line3"),
+                List.of(), LIMITS),
+            progress);
+
+    assertThat(exit.exitCode()).as("exit code").isZero();
+    assertThat(exit.logTail()).as("log tail, in the order printed").containsExactly("line1", "line2", "line3");
+  }
+
+  @Test
+  void ten_thousand_lines_keep_the_last_fifty_in_order_and_all_in_the_stored_log() throws IOException {
+    Path logFile = tmp.resolve("many.log");
+    ContainerExit exit =
+        engine.run(
+            withLog(request("many", List.of("sh", "-c", "seq 1 10000 | sed 's/^/line /'"), List.of(), LIMITS), logFile),
+            progress);
+
+    assertThat(exit.exitCode()).as("exit code").isZero();
+    assertThat(exit.logTail()).as("log tail")
+        .hasSize(LogTail.MAX_LINES)
+        .containsExactlyElementsOf(
+            java.util.stream.IntStream.rangeClosed(10001 - LogTail.MAX_LINES, 10000).mapToObj(i -> "line " + i).toList());
+    List<String> stored = Files.readAllLines(logFile);
+    assertThat(stored).as("stored log").hasSize(10000);
+    assertThat(stored.get(0)).as("first stored line").isEqualTo("line 1");
+    assertThat(stored.get(9999)).as("last stored line").isEqualTo("line 10000");
+    assertThat(exit.logLines()).as("lines counted").isEqualTo(10000);
+    assertThat(exit.logBytes()).as("bytes counted").isEqualTo(Files.size(logFile));
+    assertThat(exit.logTruncated()).as("truncated").isFalse();
+  }
+
+  @Test
+  void progress_shows_the_last_line_of_a_training_that_went_quiet() {
+    engine.run(request("quiet", List.of("sh", "-c", "echo epoch 1 done; sleep 3; echo epoch 2 done"), List.of(), LIMITS),
+        progress);
+
+    assertThat(reports).as("progress reports while the training was quiet")
+        .anyMatch(r -> r.startsWith("running 2s; last log: epoch 1 done") || r.startsWith("running 3s; last log: epoch 1 done"));
+  }
+
+  @Test
+  void an_image_the_engine_lacks_is_pulled_by_digest_with_progress_even_when_it_takes_seconds() throws Exception {
+    // A training host that has never seen the image: a layer of incompressible bytes on top of the
+    // sample image makes the pull take seconds, as real images of hundreds of MB do.
+    String repository = REGISTRY + "/timemachine/it-cold-pull";
+    String tag = prefix + "image";
+    Path context = Files.createDirectories(tmp.resolve("cold"));
+    Files.writeString(context.resolve("Dockerfile"), "FROM " + churnEnv + "\nCOPY noise.bin /noise.bin\n");
+    byte[] noise = new byte[96 << 20];
+    new java.util.Random(label.hashCode()).nextBytes(noise);
+    Files.write(context.resolve("noise.bin"), noise);
+    String shortId =
+        docker.buildImageCmd(context.toFile()).withTags(Set.of(repository + ":" + tag)).withPull(false).withNetworkMode("none")
+            .exec(new BuildImageResultCallback()).awaitImageId();
+    String builtId = docker.inspectImageCmd(shortId).exec().getId();
+    docker.pushImageCmd(repository).withTag(tag).exec(new ResultCallback.Adapter<PushResponseItem>()).awaitCompletion();
+    ImageRef image = new ImageRef(repository, registryDigest("timemachine/it-cold-pull", tag));
+    docker.removeImageCmd(builtId).withForce(true).exec();
+    try {
+      long started = System.nanoTime();
+      PulledImage pulled = engine.pull(image, progress);
+      long pullMs = (System.nanoTime() - started) / 1_000_000;
+
+      assertThat(pulled.imageId()).as("id of the pulled image").isEqualTo(builtId);
+      assertThat(docker.inspectImageCmd(builtId).exec().getRepoDigests()).as("repo digests").contains(image.toString());
+      assertThat(reports).as("progress reports of a pull that took %d ms", pullMs)
+          .anyMatch(r -> r.startsWith("pulling " + image + ": ") && r.contains("MiB downloaded"));
+      ContainerExit exit =
+          engine.run(
+              new ContainerRequest(prefix + "cold", image, List.of("sh", "-c", "wc -c < /noise.bin"), "/", List.of(),
+                  Map.of(), Map.of(LABEL, label), LIMITS),
+              progress);
+      assertThat(exit.logTail()).as("the pulled layer, seen from inside").containsExactly(String.valueOf(noise.length));
+    } finally {
+      docker.removeImageCmd(builtId).withForce(true).exec();
+      HTTP.send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/timemachine/it-cold-pull/manifests/" + image.digest()))
+          .DELETE().build(), HttpResponse.BodyHandlers.discarding());
+    }
+  }
+
+  @Test
+  void the_container_has_no_network_but_loopback() {
+    ContainerExit exit =
+        engine.run(request("net", python("import os; print(sorted(os.listdir('/sys/class/net')))"), List.of(), LIMITS), progress);
+
+    assertThat(exit.exitCode()).as("exit code").isZero();
+    assertThat(exit.logTail()).as("network interfaces").containsExactly("['lo']");
+  }
+
+  @Test
+  void a_container_over_its_timeout_is_killed_and_removed() {
+    long started = System.nanoTime();
+
+    ContainerExit exit =
+        engine.run(request("timeout", List.of("sleep", "60"), List.of(), new TrainingLimits(1.0, 64L << 20, 2, 16)), progress);
+
+    assertThat(exit.timedOut()).as("timed out").isTrue();
+    assertThat(exit.exitCode()).as("exit code of a killed container").isEqualTo(137);
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).as("time run() took").isLessThan(Duration.ofSeconds(20));
+    assertThat(reports).as("progress reports").anyMatch(r -> r.startsWith("running "));
+    assertThat(engine.containersWithLabel(LABEL, label)).as("containers of this test after run()").isEmpty();
+  }
+
+  @Test
+  void a_container_over_its_memory_limit_is_reported_oom_killed() {
+    ContainerExit exit =
+        engine.run(request("oom", python("x = b'x' * (512 << 20)"), List.of(), new TrainingLimits(1.0, 32L << 20, 60, 16)), progress);
+
+    assertThat(exit.oomKilled()).as("OOM killed; exit %s, log %s", exit.exitCode(), exit.logTail()).isTrue();
+    assertThat(exit.exitCode()).as("exit code").isEqualTo(137);
+    assertThat(exit.timedOut()).as("timed out").isFalse();
+  }
+
+  @Test
+  void a_retry_follows_the_running_container_of_an_earlier_attempt_instead_of_training_again() throws IOException {
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    String name = prefix + "reattach";
+    String appendOnce = "echo attempt >> /out/runs.txt; ";
+    startDirectly(name, out, appendOnce + "sleep 3; exit 7");
+
+    ContainerExit exit =
+        engine.run(
+            request("reattach", List.of("sh", "-c", appendOnce + "exit 0"), List.of(new Mount(out, "/out", false)), LIMITS),
+            progress);
+
+    assertThat(exit.exitCode()).as("exit code of the earlier attempt's container").isEqualTo(7);
+    assertThat(exit.durationMs()).as("duration of that container").isGreaterThanOrEqualTo(2500);
+    assertThat(Files.readAllLines(out.resolve("runs.txt"))).as("lines appended by trainings").containsExactly("attempt");
+  }
+
+  @Test
+  void a_retry_collects_the_exited_container_of_an_earlier_attempt_instead_of_training_again() throws Exception {
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    String name = prefix + "collect";
+    String appendOnce = "echo attempt >> /out/runs.txt; ";
+    String id = startDirectly(name, out, appendOnce + "echo earlier attempt; exit 5");
+    docker.waitContainerCmd(id).exec(new WaitContainerResultCallback()).awaitStatusCode(30, TimeUnit.SECONDS);
+
+    ContainerExit exit =
+        engine.run(
+            request("collect", List.of("sh", "-c", appendOnce + "exit 0"), List.of(new Mount(out, "/out", false)), LIMITS),
+            progress);
+
+    assertThat(exit.exitCode()).as("exit code of the earlier attempt's container").isEqualTo(5);
+    assertThat(exit.logTail()).as("its log").containsExactly("earlier attempt");
+    assertThat(Files.readAllLines(out.resolve("runs.txt"))).as("lines appended by trainings").containsExactly("attempt");
+    assertThat(engine.containersWithLabel(LABEL, label)).as("containers of this test after run()").isEmpty();
+  }
+
+  @Test
+  void a_progress_that_throws_removes_the_container_and_propagates() {
+    RuntimeException cancelled = new IllegalStateException("activity cancelled");
+    AtomicInteger calls = new AtomicInteger();
+    Progress cancelling = message -> {
+      if (calls.incrementAndGet() == 2) {
+        throw cancelled;
+      }
+    };
+    long started = System.nanoTime();
+
+    assertThatThrownBy(() -> engine.run(request("cancel", List.of("sleep", "60"), List.of(), LIMITS), cancelling))
+        .as("run() when the progress throws")
+        .isSameAs(cancelled);
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).as("time until run() gave up").isLessThan(Duration.ofSeconds(20));
+    assertThat(engine.containersWithLabel(LABEL, label)).as("containers of this test after the cancellation").isEmpty();
+  }
+
+  @Test
+  void remove_is_idempotent_and_containers_are_listed_by_label() {
+    String name = prefix + "listed";
+    docker.createContainerCmd(churnEnv.toString()).withName(name).withLabels(Map.of(LABEL, label)).withCmd("true")
+        .withHostConfig(HostConfig.newHostConfig().withNetworkMode("none")).exec();
+
+    assertThat(engine.containersWithLabel(LABEL, label)).as("containers with this test's label").containsExactly(name);
+    engine.remove(name);
+    engine.remove(name);
+    engine.remove(prefix + "never-created");
+    assertThat(engine.containersWithLabel(LABEL, label)).as("containers with this test's label after remove").isEmpty();
+  }
+
+  /** Starts a container the way an earlier attempt of run() would have, bypassing the engine under test. */
+  private String startDirectly(String name, Path out, String script) {
+    String id =
+        docker.createContainerCmd(churnEnv.toString())
+            .withName(name)
+            .withLabels(Map.of(LABEL, label))
+            .withCmd("sh", "-c", script)
+            .withHostConfig(
+                HostConfig.newHostConfig().withNetworkMode("none").withBinds(new Bind(out.toString(), new Volume("/out"), AccessMode.rw)))
+            .exec()
+            .getId();
+    docker.startContainerCmd(id).exec();
+    return id;
+  }
+
+  private ContainerRequest request(String suffix, List<String> command, List<Mount> mounts, TrainingLimits limits) {
+    return new ContainerRequest(
+        prefix + suffix, churnEnv, command, "/", mounts, Map.of("PYTHONUNBUFFERED", "1"), Map.of(LABEL, label), limits);
+  }
+
+  private static ContainerRequest withLog(ContainerRequest r, Path logFile) {
+    return new ContainerRequest(
+        r.name(), r.image(), r.command(), r.workingDir(), r.mounts(), r.environment(), r.labels(), r.limits(), logFile);
+  }
+
+  private static List<String> python(String code) {
+    return List.of("python3", "-c", code);
+  }
+
+  /** The digest the registry serves for a tag, as the engine records it (schema 2 manifest). */
+  private static String registryDigest(String repository, String tag) {
+    String url = "http://" + REGISTRY + "/v2/" + repository + "/manifests/" + tag;
+    try {
+      HttpResponse<Void> response =
+          HTTP.send(HttpRequest.newBuilder(URI.create(url)).method("HEAD", HttpRequest.BodyPublishers.noBody())
+              .header("Accept", "application/vnd.docker.distribution.manifest.v2+json").build(),
+              HttpResponse.BodyHandlers.discarding());
+      String digest = response.headers().firstValue("Docker-Content-Digest").orElse(null);
+      if (response.statusCode() != 200 || !Digests.isPrefixedSha256(digest)) {
+        fail("image registry at " + REGISTRY + " has no " + repository + ":" + tag
+            + " (HTTP " + response.statusCode() + "): " + START_SERVICES);
+      }
+      return digest;
+    } catch (IOException e) {
+      return fail("image registry not reachable at " + REGISTRY + ": " + START_SERVICES, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return fail("interrupted", e);
+    }
+  }
+
+  private static DockerClient client(String host) {
+    DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
+    return DockerClientImpl.getInstance(
+        config,
+        new ApacheDockerHttpClient.Builder().dockerHost(config.getDockerHost()).sslConfig(config.getSSLConfig()).build());
+  }
+}

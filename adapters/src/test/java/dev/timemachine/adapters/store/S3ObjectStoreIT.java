@@ -1,0 +1,188 @@
+package dev.timemachine.adapters.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.timemachine.core.data.Snapshots;
+import dev.timemachine.core.model.DataRef;
+import dev.timemachine.core.errors.ErrorType;
+import dev.timemachine.core.errors.InputUnverifiableException;
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.ports.ObjectStore;
+import dev.timemachine.core.ports.Progress;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayNameGeneration;
+import org.junit.jupiter.api.DisplayNameGenerator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The S3 store and snapshots against a real S3-compatible server (s3proxy) on 127.0.0.1:9000. */
+@DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
+class S3ObjectStoreIT {
+  static final String ENDPOINT = "http://127.0.0.1:9000";
+  static final Map<String, String> ENV = Map.of(
+      "TIMEMACHINE_S3_ENDPOINT", ENDPOINT, "AWS_ACCESS_KEY_ID", "timemachine",
+      "AWS_SECRET_ACCESS_KEY", "timemachine-secret", "AWS_REGION", "us-east-1");
+  static final String BUCKET = "tm-store-it-" + System.currentTimeMillis();
+
+  static ObjectStores stores;
+  @TempDir static Path tmp;
+
+  @BeforeAll
+  static void server() {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", 9000), 1000);
+    } catch (IOException e) {
+      throw new IllegalStateException(
+          "S3-compatible server not reachable at " + ENDPOINT + ": start it with scripts/services.sh up", e);
+    }
+    stores = new ObjectStores(S3Settings.fromEnvironment(ENV));
+    ((S3ObjectStore) stores.open("s3://" + BUCKET)).createBucketIfMissing();
+  }
+
+  @AfterAll
+  static void close() {
+    stores.close();
+  }
+
+  @Test
+  void objects_round_trip_under_a_prefix_and_write_once_holds() {
+    ObjectStore store = stores.open("s3://" + BUCKET + "/team-a");
+    assertThat(store.rootUri()).isEqualTo("s3://" + BUCKET + "/team-a");
+    assertThat(store.putIfAbsent("reports/r1.json", "first".getBytes(StandardCharsets.UTF_8))).isTrue();
+    assertThat(store.putIfAbsent("reports/r1.json", "second".getBytes(StandardCharsets.UTF_8))).isFalse();
+    assertThat(new String(store.getBytes("reports/r1.json"), StandardCharsets.UTF_8)).isEqualTo("first");
+    assertThat(store.list("reports/")).containsExactly("reports/r1.json");
+    assertThat(stores.open("s3://" + BUCKET + "/team-b").list("")).as("prefixes isolate stores").isEmpty();
+    assertThatThrownBy(() -> store.getBytes("reports/none.json"))
+        .isInstanceOf(TimemachineException.class)
+        .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.NOT_FOUND));
+  }
+
+  @Test
+  void wrong_credentials_are_a_configuration_error_saying_what_to_check() throws Exception {
+    Path big = bigFile("upload.bin");
+    try (ObjectStores bad = new ObjectStores(S3Settings.fromEnvironment(Map.of(
+        "TIMEMACHINE_S3_ENDPOINT", ENDPOINT, "AWS_ACCESS_KEY_ID", "timemachine",
+        "AWS_SECRET_ACCESS_KEY", "wrong", "AWS_REGION", "us-east-1")))) {
+      assertThatThrownBy(() -> bad.open("s3://" + BUCKET).put("files/upload.bin", big))
+          .isInstanceOf(TimemachineException.class)
+          .hasMessageContaining("access to s3://" + BUCKET + " at " + ENDPOINT + " was refused (HTTP 403 SignatureDoesNotMatch")
+          .satisfies(e -> {
+            assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFIGURATION);
+            assertThat(((TimemachineException) e).hint()).contains("AWS_SECRET_ACCESS_KEY");
+          });
+    }
+    try (ObjectStores unknown = new ObjectStores(S3Settings.fromEnvironment(Map.of(
+        "TIMEMACHINE_S3_ENDPOINT", ENDPOINT, "AWS_ACCESS_KEY_ID", "nobody",
+        "AWS_SECRET_ACCESS_KEY", "wrong", "AWS_REGION", "us-east-1")))) {
+      assertThatThrownBy(() -> unknown.open("s3://" + BUCKET).exists("anything"))
+          .hasMessageContaining("InvalidAccessKeyId")
+          .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFIGURATION))
+          .satisfies(e -> assertThat(((TimemachineException) e).hint()).contains("AWS_ACCESS_KEY_ID"));
+    }
+  }
+
+  @Test
+  void a_snapshot_into_a_missing_bucket_names_the_bucket_and_how_to_create_it() throws Exception {
+    String missing = "no-such-bucket-" + System.nanoTime();
+    Path data = Files.createDirectories(tmp.resolve("missing-bucket-data"));
+    Files.copy(bigFile("big.bin"), data.resolve("big.bin"));
+    long start = System.nanoTime();
+
+    assertThatThrownBy(() -> new Snapshots(stores).create(data, "s3://" + missing + "/tm", Progress.NONE))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessage("bucket " + missing + " does not exist at endpoint " + ENDPOINT)
+        .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFIGURATION))
+        .satisfies(e -> assertThat(((TimemachineException) e).hint())
+            .contains("aws s3 mb s3://" + missing + " --endpoint-url " + ENDPOINT).contains("fix the store URI"));
+    assertThat(System.nanoTime() - start).as("no upload retried into the missing bucket").isLessThan(5_000_000_000L);
+    assertThatThrownBy(() -> stores.open("s3://" + missing).exists("manifest.json"))
+        .as("a missing bucket is not a missing key")
+        .hasMessageContaining("bucket " + missing + " does not exist");
+  }
+
+  @Test
+  void an_endpoint_that_is_down_is_unavailable_and_retryable_naming_the_endpoint() throws Exception {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = socket.getLocalPort();
+    }
+    String down = "http://127.0.0.1:" + port;
+    try (ObjectStores closed = new ObjectStores(S3Settings.fromEnvironment(Map.of(
+        "TIMEMACHINE_S3_ENDPOINT", down, "AWS_ACCESS_KEY_ID", "timemachine",
+        "AWS_SECRET_ACCESS_KEY", "timemachine-secret", "AWS_REGION", "us-east-1")))) {
+      assertThatThrownBy(() -> closed.open("s3://" + BUCKET).getBytes("anything"))
+          .isInstanceOf(TimemachineException.class)
+          .hasMessageStartingWith("S3 endpoint " + down + " is down: it refused the connection")
+          .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.UNAVAILABLE))
+          .satisfies(e -> assertThat(((TimemachineException) e).type().retryable()).isTrue())
+          .satisfies(e -> assertThat(((TimemachineException) e).hint()).contains("TIMEMACHINE_S3_ENDPOINT"));
+    }
+  }
+
+  @Test
+  void re_creating_a_snapshot_over_s3_catches_a_same_size_edit_by_sha256_and_repairs_it() throws Exception {
+    Path data = Files.createDirectories(tmp.resolve("tamper-data"));
+    Files.writeString(data.resolve("customers.csv"), "id,churned\n1,0\n2,1\n");
+    Snapshots snapshots = new Snapshots(stores);
+    DataRef ref = snapshots.create(data, "s3://" + BUCKET + "/tamper", Progress.NONE);
+    ObjectStore stored = stores.open(ref.snapshotUri());
+    stored.put("files/customers.csv", Files.writeString(tmp.resolve("same-size.csv"), "id,churned\n1,1\n2,1\n"));
+    assertThat(stored.size("files/customers.csv")).as("same size as the original").contains(ref.files().get(0).size());
+
+    assertThatThrownBy(() -> snapshots.create(data, "s3://" + BUCKET + "/tamper", Progress.NONE))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessageContaining("its file 'customers.csv' was altered: stored sha256 "
+            + dev.timemachine.core.data.Digests.sha256Hex("id,churned\n1,1\n2,1\n".getBytes(StandardCharsets.UTF_8))
+            + ", expected " + ref.files().get(0).sha256())
+        .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFLICT))
+        .satisfies(e -> assertThat(((TimemachineException) e).hint()).contains("--repair"));
+    assertThat(new String(stored.getBytes("files/customers.csv"), StandardCharsets.UTF_8))
+        .as("the evidence is left in the bucket").isEqualTo("id,churned\n1,1\n2,1\n");
+
+    Snapshots.Created repaired = snapshots.create(data, "s3://" + BUCKET + "/tamper", true, Progress.NONE);
+    assertThat(repaired.repaired()).containsExactly("files/customers.csv");
+    assertThat(new String(stored.getBytes("files/customers.csv"), StandardCharsets.UTF_8)).isEqualTo("id,churned\n1,0\n2,1\n");
+    snapshots.restore(ref, tmp.resolve("tamper-restored"), Progress.NONE);
+  }
+
+  /** 2 MB: above the size at which s3proxy's early refusal of an upload turns into "Broken pipe". */
+  private static Path bigFile(String name) throws IOException {
+    Path file = tmp.resolve(name);
+    if (!Files.exists(file)) {
+      Files.write(file, new byte[2_000_000]);
+    }
+    return file;
+  }
+
+  @Test
+  void a_snapshot_round_trips_through_s3_and_a_tampered_object_is_named() throws Exception {
+    Path data = Files.createDirectories(tmp.resolve("data"));
+    Files.writeString(data.resolve("customers.csv"), "id,churned\n1,0\n2,1\n");
+    Files.writeString(data.resolve("README.txt"), "sample\n");
+    Snapshots snapshots = new Snapshots(stores);
+    DataRef ref = snapshots.create(data, "s3://" + BUCKET + "/snap", Progress.NONE);
+    assertThat(ref.snapshotUri()).startsWith("s3://" + BUCKET + "/snap/snapshots/");
+
+    Path restored = tmp.resolve("restored");
+    snapshots.restore(ref.withoutFiles(), restored, Progress.NONE);
+    assertThat(restored.resolve("customers.csv")).hasSameTextualContentAs(data.resolve("customers.csv"));
+
+    Path altered = Files.writeString(tmp.resolve("altered.csv"), "id,churned\n1,1\n2,1\n");
+    stores.open(ref.snapshotUri()).put("files/customers.csv", altered);
+    assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("again"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("data file 'customers.csv'");
+  }
+}

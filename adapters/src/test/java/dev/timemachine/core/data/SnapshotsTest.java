@@ -1,0 +1,205 @@
+package dev.timemachine.core.data;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.timemachine.adapters.store.ObjectStores;
+import dev.timemachine.adapters.store.S3Settings;
+import dev.timemachine.core.model.DataRef;
+import dev.timemachine.core.model.InputKind;
+import dev.timemachine.core.errors.InputUnverifiableException;
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.ports.Progress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayNameGeneration;
+import org.junit.jupiter.api.DisplayNameGenerator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Snapshots over the local-directory store; {@code S3ObjectStoreIT} runs a snapshot through real S3. */
+@DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
+class SnapshotsTest {
+  @TempDir Path tmp;
+  private Path data;
+  private String store;
+  private final Snapshots snapshots = new Snapshots(new ObjectStores(S3Settings.fromEnvironment(Map.of())));
+
+  @BeforeEach
+  void data() throws Exception {
+    data = Files.createDirectories(tmp.resolve("data"));
+    Files.writeString(data.resolve("train.csv"), "a,b\n1,2\n");
+    Files.createDirectories(data.resolve("nested/deeper"));
+    Files.writeString(data.resolve("nested/deeper/labels.txt"), "yes\nno\n");
+    store = tmp.resolve("store").toUri().toString();
+  }
+
+  @Test
+  void a_snapshot_is_content_addressed_and_restores_byte_for_byte() throws Exception {
+    List<String> progress = new ArrayList<>();
+    DataRef ref = snapshots.create(data, store, progress::add);
+
+    assertThat(ref.fileCount()).isEqualTo(2);
+    assertThat(ref.files()).extracting(f -> f.path()).containsExactly("nested/deeper/labels.txt", "train.csv");
+    assertThat(ref.files().get(1).sha256()).isEqualTo(Digests.sha256Hex("a,b\n1,2\n".getBytes(StandardCharsets.UTF_8)));
+    assertThat(ref.snapshotUri()).endsWith("/snapshots/" + ref.rootDigest().substring(7));
+    assertThat(snapshots.create(data, store, Progress.NONE)).as("same content, same snapshot").isEqualTo(ref);
+
+    Path restored = tmp.resolve("restored");
+    Files.createDirectories(restored);
+    Files.writeString(restored.resolve("stale.txt"), "left over from an earlier attempt");
+    String evidence = snapshots.restore(ref.withoutFiles(), restored, Progress.NONE);
+
+    assertThat(evidence).contains(ref.rootDigest()).contains("2 files");
+    assertThat(restored.resolve("train.csv")).hasContent("a,b\n1,2\n");
+    assertThat(restored.resolve("nested/deeper/labels.txt")).hasContent("yes\nno\n");
+    assertThat(restored.resolve("stale.txt")).as("target emptied first").doesNotExist();
+  }
+
+  @Test
+  void a_stored_file_altered_after_creation_is_unverifiable_and_named() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Path stored = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("files/train.csv");
+    Files.writeString(stored, "a,b\n1,3\n");
+
+    assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("r"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("data file 'train.csv'")
+        .hasMessageContaining("recorded " + ref.files().get(1).sha256())
+        .satisfies(e -> assertThat(((InputUnverifiableException) e).input()).isEqualTo(InputKind.DATA));
+  }
+
+  @Test
+  void creating_the_same_snapshot_again_over_an_altered_store_is_refused_and_leaves_the_evidence() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Path stored = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("files/train.csv");
+    Files.writeString(stored, "a,b\n1,2,3\n");
+
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessageContaining("its file 'train.csv' was altered: stored sha256 " + sha256("a,b\n1,2,3\n")
+            + ", expected " + sha256("a,b\n1,2\n") + " (10 bytes instead of 8): the store was altered")
+        .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(dev.timemachine.core.errors.ErrorType.CONFLICT))
+        .satisfies(e -> assertThat(((TimemachineException) e).hint()).startsWith("rerun with --repair to overwrite the altered objects"));
+    assertThat(stored).as("the altered file is not overwritten").hasContent("a,b\n1,2,3\n");
+
+    Files.delete(stored);
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .hasMessageContaining("its file 'train.csv' is missing");
+  }
+
+  @Test
+  void a_stored_file_altered_with_the_same_size_is_caught_by_its_sha256_and_refused() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Path stored = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("files/train.csv");
+    Files.writeString(stored, "a,b\n1,3\n");
+    assertThat(Files.size(stored)).as("same size as the original").isEqualTo(ref.files().get(1).size());
+
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessage("snapshot " + ref.snapshotUri() + " exists, but its file 'train.csv' was altered: stored sha256 "
+            + sha256("a,b\n1,3\n") + ", expected " + ref.files().get(1).sha256() + ": the store was altered")
+        .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(dev.timemachine.core.errors.ErrorType.CONFLICT))
+        .satisfies(e -> assertThat(((TimemachineException) e).hint()).contains("--repair"));
+    assertThat(stored).as("the evidence is left as it was").hasContent("a,b\n1,3\n");
+  }
+
+  @Test
+  void repair_re_uploads_just_the_altered_and_missing_objects_and_says_which() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Path snapshotDir = Path.of(java.net.URI.create(ref.snapshotUri()));
+    Files.writeString(snapshotDir.resolve("files/train.csv"), "a,b\n1,3\n");
+    Files.delete(snapshotDir.resolve("files/nested/deeper/labels.txt"));
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .as("both are named, the first in full")
+        .hasMessageContaining("its file 'nested/deeper/labels.txt' is missing (and 1 more altered or missing: files/train.csv)");
+
+    List<String> progress = new ArrayList<>();
+    Snapshots.Created repaired = snapshots.create(data, store, true, progress::add);
+
+    assertThat(repaired.existed()).isTrue();
+    assertThat(repaired.data()).isEqualTo(ref);
+    assertThat(repaired.repaired()).containsExactly("files/nested/deeper/labels.txt", "files/train.csv");
+    assertThat(progress).anyMatch(line -> line.startsWith("repaired files/train.csv (")
+        && line.contains("stored sha256 " + sha256("a,b\n1,3\n")));
+    assertThat(snapshotDir.resolve("files/train.csv")).hasContent("a,b\n1,2\n");
+    assertThat(snapshotDir.resolve("files/nested/deeper/labels.txt")).hasContent("yes\nno\n");
+    assertThat(snapshots.create(data, store, true, Progress.NONE).repaired()).as("nothing left to repair").isEmpty();
+    snapshots.restore(ref, tmp.resolve("restored"), Progress.NONE);
+  }
+
+  @Test
+  void repair_rewrites_a_manifest_that_no_longer_hashes_to_the_root_digest() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Path manifest = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("manifest.json");
+    Files.writeString(manifest, Files.readString(manifest).replace(ref.files().get(1).sha256(), "0".repeat(64)));
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .hasMessageContaining("exists, but its manifest no longer hashes to " + ref.rootDigest());
+
+    assertThat(snapshots.create(data, store, true, Progress.NONE).repaired()).containsExactly("manifest.json");
+    assertThat(snapshots.restore(ref, tmp.resolve("restored"), Progress.NONE)).contains("every sha256 verified");
+  }
+
+  @Test
+  void an_untouched_snapshot_is_verified_and_vouched_for_again() {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    List<String> progress = new ArrayList<>();
+
+    Snapshots.Created again = snapshots.create(data, store, false, progress::add);
+
+    assertThat(again.existed()).isTrue();
+    assertThat(again.repaired()).isEmpty();
+    assertThat(again.data()).isEqualTo(ref);
+    assertThat(progress).containsExactly("snapshot exists: 2 stored files, 0.0 MB, every sha256 verified");
+  }
+
+  private static String sha256(String content) {
+    return Digests.sha256Hex(content.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void a_stored_file_deleted_after_creation_is_unverifiable_and_named() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Files.delete(Path.of(java.net.URI.create(ref.snapshotUri())).resolve("files/nested/deeper/labels.txt"));
+
+    assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("r"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("'nested/deeper/labels.txt' is missing");
+  }
+
+  @Test
+  void a_stored_manifest_that_no_longer_hashes_to_the_recorded_root_is_unverifiable() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Path manifest = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("manifest.json");
+    String text = Files.readString(manifest);
+    Files.writeString(manifest, text.replace("\"size\" : 8", "\"size\" : 9"));
+
+    assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("r"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("changed after registration");
+  }
+
+  @Test
+  void a_snapshot_uri_without_a_manifest_is_unverifiable() {
+    DataRef missing = new DataRef(store + "/snapshots/nothing", "sha256:" + "0".repeat(64), 1, 1, List.of());
+    assertThatThrownBy(() -> snapshots.restore(missing, tmp.resolve("r"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("manifest.json not found");
+  }
+
+  @Test
+  void an_empty_directory_or_a_symlink_cannot_be_snapshotted() throws Exception {
+    Path empty = Files.createDirectories(tmp.resolve("empty"));
+    assertThatThrownBy(() -> snapshots.create(empty, store, Progress.NONE)).hasMessageContaining("is empty");
+    Files.createSymbolicLink(data.resolve("link.csv"), data.resolve("train.csv"));
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessageContaining("link.csv")
+        .hasMessageContaining("symbolic link");
+  }
+}

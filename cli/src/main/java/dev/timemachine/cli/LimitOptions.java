@@ -1,0 +1,25 @@
+package dev.timemachine.cli;
+
+import dev.timemachine.core.model.TrainingLimits;
+import dev.timemachine.app.Config;
+import picocli.CommandLine.Option;
+
+/** Training resource limits, defaulting to the TIMEMACHINE_TRAIN_* environment variables. */
+public final class LimitOptions {
+  @Option(names = "--cpus", description = "CPUs for the training container (default TIMEMACHINE_TRAIN_CPUS or 1).")
+  Double cpus;
+
+  @Option(names = "--memory", description = "Memory limit, e.g. 2g (default TIMEMACHINE_TRAIN_MEMORY or 2g).")
+  String memory;
+
+  @Option(names = "--timeout-seconds", description = "Training timeout (default TIMEMACHINE_TRAIN_TIMEOUT_SECONDS or 3600).")
+  Long timeoutSeconds;
+
+  TrainingLimits apply(TrainingLimits defaults) {
+    return new TrainingLimits(
+        cpus != null ? cpus : defaults.cpus(),
+        memory != null ? Config.parseSize(memory) : defaults.memoryBytes(),
+        timeoutSeconds != null ? timeoutSeconds : defaults.timeoutSeconds(),
+        defaults.pidsLimit());
+  }
+}

@@ -1,0 +1,91 @@
+package dev.timemachine.cli;
+
+import dev.timemachine.core.errors.TimemachineException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code timemachine} command line. */
+@Command(
+    name = "timemachine",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "Rebuilds a registered ML model version from its recorded code, environment and data, and grades the result.",
+    subcommands = {
+      DemoCommand.class,
+      ReplayCommand.class,
+      RegisterCommand.class,
+      SnapshotCommand.class,
+      ModelsCommand.class,
+      WorkerCommand.class,
+      CommandLine.HelpCommand.class
+    },
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {
+      "0:REPRODUCED_BITWISE or REPRODUCED_WITHIN_TOLERANCE (or a command that succeeded)",
+      "1:DIVERGED or TRAINING_FAILED",
+      "2:usage or configuration error",
+      "3:INPUTS_UNVERIFIABLE"
+    })
+public final class Main implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(newCommandLine().execute(args));
+  }
+
+  /** A command line with timemachine's error handling, for main and for tests. */
+  public static CommandLine newCommandLine() {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler(new ErrorHandler());
+    cli.setParameterExceptionHandler(new UsageErrorHandler());
+    return cli;
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
+  }
+
+  /** One clear line (and what to do) on stderr, and the exit code of the error's type. */
+  static final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
+    @Override
+    public int handleExecutionException(Exception ex, CommandLine cli, CommandLine.ParseResult parsed) {
+      var err = cli.getErr();
+      if (ex instanceof TimemachineException e) {
+        err.println("error: " + e.getMessage());
+        if (e.hint() != null) {
+          err.println("hint: " + e.hint());
+        }
+        err.flush();
+        return e.type().exitCode();
+      }
+      err.println("error: " + ex.getClass().getSimpleName() + ": " + ex.getMessage());
+      err.println("hint: this is a bug in timemachine; rerun with TIMEMACHINE_DEBUG=1 for the stack trace and report it");
+      if (System.getenv("TIMEMACHINE_DEBUG") != null) {
+        ex.printStackTrace(err);
+      }
+      err.flush();
+      return 2;
+    }
+  }
+
+  static final class UsageErrorHandler implements CommandLine.IParameterExceptionHandler {
+    @Override
+    public int handleParseException(CommandLine.ParameterException ex, String[] args) {
+      var err = ex.getCommandLine().getErr();
+      err.println("error: " + ex.getMessage());
+      err.println("hint: see `timemachine " + ex.getCommandLine().getCommandSpec().qualifiedName(" ").replaceFirst("^timemachine ?", "") + " --help`");
+      err.flush();
+      return 2;
+    }
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"timemachine " + (v == null ? "dev" : v)};
+    }
+  }
+}

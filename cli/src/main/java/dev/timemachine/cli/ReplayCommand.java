@@ -1,0 +1,116 @@
+package dev.timemachine.cli;
+
+import dev.timemachine.activities.ControlActivitiesImpl;
+import dev.timemachine.core.json.Json;
+import dev.timemachine.core.report.ReplayReport;
+import dev.timemachine.core.model.TrainingLimits;
+import dev.timemachine.app.Components;
+import dev.timemachine.app.Config;
+import dev.timemachine.app.ReplayRunner;
+import dev.timemachine.app.TemporalRuntime;
+import dev.timemachine.workflow.ReplayResult;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code timemachine replay churn@1}: rebuild one model version and grade it. */
+@Command(
+    name = "replay",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Rebuilds a registered model version from its triplet and grades the result.",
+      "Uses the Temporal server at TEMPORAL_ADDRESS (a worker must be running), or an in-process server and worker if unset."
+    })
+public final class ReplayCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "MODEL", description = "name@version (built-in registry) or mlflow:name@alias / mlflow:name/version")
+  String model;
+
+  @Option(names = "--json", description = "Print only the report JSON on stdout.")
+  boolean json;
+
+  @Option(names = "--replay-id", description = "Replay id (default: generated). Reusing one is refused by Temporal while it runs.")
+  String replayId;
+
+  @Option(names = "--no-write-back",
+      description = "Leave the registry untouched (MLflow: no model-version tags, no run in timemachine-replays). The report is written either way.")
+  boolean noWriteBack;
+
+  @CommandLine.Mixin LimitOptions limits;
+
+  @Override
+  public Integer call() {
+    Config config = Config.fromEnvironment();
+    TrainingLimits trainingLimits = limits.apply(config.limits());
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    String id = replayId != null ? replayId : ReplayRunner.newReplayId(model);
+    try (Components components = new Components(config);
+        TemporalRuntime temporal = TemporalRuntime.connect(config)) {
+      components.registries().validateSpec(model);
+      if (temporal.embedded()) {
+        temporal.startAllWorkers(components);
+      }
+      ReplayResult result = new ReplayRunner(temporal, config).run(model, id, trainingLimits, !noWriteBack, err);
+      printResult(result, components, out, json);
+      printWriteBackProblem(result, err);
+      return result.verdict().exitCode();
+    }
+  }
+
+  /** A verdict that could not be written back is still the verdict; the user hears about it on stderr. */
+  static void printWriteBackProblem(ReplayResult result, PrintWriter err) {
+    if (result.writeBackProblem() != null) {
+      err.println("warning: the verdict was not written back to the registry: " + result.writeBackProblem());
+      err.flush();
+    }
+  }
+
+  /**
+   * The warning for a version registered with {@code --allow-unpushed}, or null: its code may be gone
+   * for good, and a reader of any replay of it should know that its commit was never checked.
+   */
+  static String unpushedWarning(ReplayReport report) {
+    if (report.triplet() == null || !report.triplet().code().registeredUnpushed()) {
+      return null;
+    }
+    var code = report.triplet().code();
+    return "warning: commit " + code.commit() + " was not reachable from " + code.repositoryUrl()
+        + " when this version was registered (--allow-unpushed); it replays only if it was pushed since";
+  }
+
+  static void printResult(ReplayResult result, Components components, PrintWriter out, boolean json) {
+    byte[] report = components.store().getBytes(ControlActivitiesImpl.reportKey(result.replayId()));
+    if (json) {
+      out.print(new String(report, StandardCharsets.UTF_8));
+    } else {
+      ReplayReport parsed = Json.parse(report, ReplayReport.class, result.reportUri());
+      out.printf("verdict: %s%n", result.verdict());
+      out.printf("reason:  %s%n", result.reason());
+      out.printf("inputs:  code %s, environment %s, data %s%n",
+          parsed.inputs().code(), parsed.inputs().environment(), parsed.inputs().data());
+      String unpushed = unpushedWarning(parsed);
+      if (unpushed != null) {
+        out.println(unpushed);
+      }
+      if (parsed.log() != null) {
+        out.printf("log:     %s (%d lines, sha256 %s%s)%n", parsed.log().uri(), parsed.log().lines(),
+            parsed.log().sha256(), parsed.log().truncated() ? ", truncated" : "");
+      }
+      if (parsed.verdict() == dev.timemachine.core.grading.Verdict.TRAINING_FAILED && !parsed.logTail().isEmpty()) {
+        List<String> tail = parsed.logTail();
+        int from = Math.max(0, tail.size() - 20);
+        out.printf("last %d log lines:%n", tail.size() - from);
+        tail.subList(from, tail.size()).forEach(line -> out.println("  | " + line));
+      }
+      out.printf("report:  %s%n", result.reportUri());
+    }
+    out.flush();
+  }
+}

@@ -1,0 +1,78 @@
+package dev.timemachine.cli;
+
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.app.Components;
+import dev.timemachine.app.Config;
+import dev.timemachine.app.Metrics;
+import dev.timemachine.app.TemporalRuntime;
+import dev.timemachine.app.TemporalRuntime.Queue;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code timemachine worker --queues control,training}: a long-running Temporal worker. */
+@Command(
+    name = "worker",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs a Temporal worker until stopped (SIGTERM/SIGINT).",
+      "control: the replay workflow, resolve, compare, report. training: checkout, pull, restore, train (needs Docker).",
+      "Connects to TEMPORAL_ADDRESS; without it, runs an in-process server (useful only for trying things out)."
+    })
+public final class WorkerCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--queues", split = ",", defaultValue = "control,training", description = "Queues to serve: control, training (default both).")
+  List<String> queues;
+
+  @Option(names = "--metrics-port", defaultValue = "${env:TIMEMACHINE_METRICS_PORT:-9464}",
+      description = "Port of the Prometheus endpoint /metrics (default TIMEMACHINE_METRICS_PORT or 9464; 0 picks a free one).")
+  int metricsPort;
+
+  @Option(names = "--metrics-host", defaultValue = "${env:TIMEMACHINE_METRICS_HOST:-127.0.0.1}",
+      description = "Address the metrics endpoint binds to (default 127.0.0.1; 0.0.0.0 in a container).")
+  String metricsHost;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    Set<Queue> selected = EnumSet.noneOf(Queue.class);
+    for (String q : queues) {
+      try {
+        selected.add(Queue.valueOf(q.trim().toUpperCase(Locale.ROOT)));
+      } catch (IllegalArgumentException e) {
+        throw TimemachineException.invalidInput("unknown queue '" + q + "' (use control, training)");
+      }
+    }
+    Config config = Config.fromEnvironment();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Components components = new Components(config);
+    Metrics metrics = new Metrics();
+    int metricsPort = metrics.serve(metricsHost, this.metricsPort);
+    TemporalRuntime temporal = TemporalRuntime.connect(config, metrics);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  temporal.close();
+                  components.close();
+                  metrics.close();
+                  stopped.countDown();
+                }));
+    temporal.startWorkers(components, selected);
+    var err = spec.commandLine().getErr();
+    err.printf("worker %s serving %s on %s (namespace %s; queues %s%s)%n", config.workerId(), selected,
+        config.embeddedTemporal() ? "an in-process Temporal server" : config.temporalAddress(), config.namespace(),
+        selected.contains(Queue.CONTROL) ? config.controlQueue() + " " : "",
+        selected.contains(Queue.TRAINING) ? config.trainingQueue() + " " + config.hostQueue() : "");
+    err.printf("metrics at http://%s:%d/metrics%n", metricsHost, metricsPort);
+    err.flush();
+    stopped.await();
+    return 0;
+  }
+}

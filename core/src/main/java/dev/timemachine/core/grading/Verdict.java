@@ -1,0 +1,30 @@
+package dev.timemachine.core.grading;
+
+/** The graded outcome of a replay, best first. */
+public enum Verdict {
+  /** Every recorded artifact came back byte for byte identical. */
+  REPRODUCED_BITWISE(0),
+  /** Some artifact differs, but every recorded metric is within its tolerance. */
+  REPRODUCED_WITHIN_TOLERANCE(0),
+  /** Training succeeded but an artifact is missing or a metric is outside its tolerance. */
+  DIVERGED(1),
+  /** A recorded input could not be obtained or did not match its hash; no training was started. */
+  INPUTS_UNVERIFIABLE(3),
+  /** The training entry point exited non-zero, was killed, or timed out. */
+  TRAINING_FAILED(1);
+
+  private final int exitCode;
+
+  Verdict(int exitCode) {
+    this.exitCode = exitCode;
+  }
+
+  /** The CLI exit code for a replay that ends with this verdict. */
+  public int exitCode() {
+    return exitCode;
+  }
+
+  public boolean reproduced() {
+    return this == REPRODUCED_BITWISE || this == REPRODUCED_WITHIN_TOLERANCE;
+  }
+}

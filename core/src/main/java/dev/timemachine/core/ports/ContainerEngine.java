@@ -1,0 +1,85 @@
+package dev.timemachine.core.ports;
+
+import dev.timemachine.core.model.ImageRef;
+import dev.timemachine.core.model.TrainingLimits;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** Pulls images by digest and runs training containers, isolated from every network. */
+public interface ContainerEngine {
+
+  /** A pulled image: the digest the engine verified and its local image id. */
+  record PulledImage(ImageRef image, String imageId, long sizeBytes) {}
+
+  /** A bind mount from the host into the container. */
+  record Mount(Path hostPath, String containerPath, boolean readOnly) {}
+
+  /**
+   * A training container. {@code name} is deterministic per replay so that a retried attempt finds the
+   * container of an earlier one instead of starting a second training. {@code logFile}, if not null, is
+   * a host file that receives the container's whole log (stdout and stderr, in the order the engine
+   * delivered them), rewritten from the container's start on every attempt.
+   */
+  record ContainerRequest(
+      String name,
+      ImageRef image,
+      List<String> command,
+      String workingDir,
+      List<Mount> mounts,
+      Map<String, String> environment,
+      Map<String, String> labels,
+      TrainingLimits limits,
+      Path logFile) {
+    public ContainerRequest(
+        String name,
+        ImageRef image,
+        List<String> command,
+        String workingDir,
+        List<Mount> mounts,
+        Map<String, String> environment,
+        Map<String, String> labels,
+        TrainingLimits limits) {
+      this(name, image, command, workingDir, mounts, environment, labels, limits, null);
+    }
+  }
+
+  /**
+   * How a container ended. {@code logTail} is the last lines it printed; {@code logLines} and {@code
+   * logBytes} count the whole log, of which {@code logFile} kept at most a bounded prefix ({@code
+   * logTruncated} then).
+   */
+  record ContainerExit(
+      long exitCode,
+      boolean oomKilled,
+      boolean timedOut,
+      long durationMs,
+      List<String> logTail,
+      long logLines,
+      long logBytes,
+      boolean logTruncated) {
+    public ContainerExit(long exitCode, boolean oomKilled, boolean timedOut, long durationMs, List<String> logTail) {
+      this(exitCode, oomKilled, timedOut, durationMs, logTail, logTail.size(), -1, false);
+    }
+  }
+
+  /**
+   * Pulls {@code image} by digest and verifies that the engine holds exactly that digest. Throws
+   * {@code InputUnverifiableException} naming the digest if the registry does not have it.
+   */
+  PulledImage pull(ImageRef image, Progress progress);
+
+  /**
+   * Runs the container to completion with network mode {@code none}. If a container of that name
+   * exists from an earlier attempt, it is not started again: a running one is followed, an exited one
+   * is collected (exit code, logs). Kills and removes it on timeout (counted from its start) or when
+   * {@code progress} throws (cancellation). The container is removed before this returns.
+   */
+  ContainerExit run(ContainerRequest request, Progress progress);
+
+  /** Removes the named container if it exists; idempotent. */
+  void remove(String name);
+
+  /** Names of the containers, running or not, that carry this label. */
+  List<String> containersWithLabel(String key, String value);
+}

@@ -1,0 +1,125 @@
+package dev.timemachine.registries.manifest;
+
+import dev.timemachine.core.json.Json;
+import dev.timemachine.core.model.ModelRef;
+import dev.timemachine.core.model.ModelVersion;
+import dev.timemachine.core.report.ReplayReport;
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.ports.ModelRegistry;
+import dev.timemachine.core.ports.ObjectStore;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The built-in registry: each model version is an immutable JSON manifest at {@code
+ * models/<name>/<version>.json} in an object store, and each replay's verdict is appended under
+ * {@code verdicts/<name>/<version>/<replayId>.json}. Nothing is ever overwritten: registering a
+ * version again with the same content is a no-op, with different content a {@code CONFLICT}.
+ */
+public final class ManifestRegistry implements ModelRegistry {
+  private static final Logger log = LoggerFactory.getLogger(ManifestRegistry.class);
+  private static final String MODELS = "models/";
+
+  private final ObjectStore store;
+
+  public ManifestRegistry(ObjectStore store) {
+    this.store = store;
+  }
+
+  static String key(ModelRef model) {
+    return MODELS + model.name() + "/" + model.version() + ".json";
+  }
+
+  /** Where a version's manifest is, for people who want to read it. */
+  public String uriOf(ModelRef model) {
+    return store.uriOf(key(model));
+  }
+
+  @Override
+  public void validateSpec(String modelSpec) {
+    ModelRef.parse(modelSpec);
+  }
+
+  @Override
+  public ModelVersion resolve(String modelSpec) {
+    ModelRef model = ModelRef.parse(modelSpec);
+    String key = key(model);
+    if (!store.exists(key)) {
+      throw TimemachineException.notFound(
+          "model version " + model + " is not registered in " + store.rootUri(),
+          "list registered versions with `timemachine models list`, or register it with `timemachine register`");
+    }
+    ModelVersion version = Json.parse(store.getBytes(key), ModelVersion.class, store.uriOf(key));
+    if (!version.model().equals(model)) {
+      throw TimemachineException.invalidInput(
+          store.uriOf(key) + " describes " + version.model() + ", not " + model + ": the registry was edited by hand");
+    }
+    return version;
+  }
+
+  @Override
+  public void register(ModelVersion version) {
+    String key = key(version.model());
+    byte[] content = Json.toBytes(version);
+    if (store.putIfAbsent(key, content)) {
+      log.info("registered {} at {}", version.model(), store.uriOf(key));
+      return;
+    }
+    ModelVersion existing = Json.parse(store.getBytes(key), ModelVersion.class, store.uriOf(key));
+    if (sameContent(existing, version)) {
+      log.info("{} is already registered with the same content at {}", version.model(), store.uriOf(key));
+      return;
+    }
+    throw TimemachineException.conflict(
+        "model version " + version.model() + " is already registered with different content at " + store.uriOf(key),
+        "registered versions are immutable: register the new run as a new version");
+  }
+
+  /** Equal apart from when they were registered. */
+  private static boolean sameContent(ModelVersion a, ModelVersion b) {
+    return a.model().equals(b.model()) && a.triplet().equals(b.triplet()) && a.recorded().equals(b.recorded());
+  }
+
+  @Override
+  public List<ModelVersion> list() {
+    List<ModelVersion> versions = new ArrayList<>();
+    for (String key : store.list(MODELS)) {
+      if (key.endsWith(".json")) {
+        versions.add(Json.parse(store.getBytes(key), ModelVersion.class, store.uriOf(key)));
+      }
+    }
+    versions.sort(Comparator.comparing((ModelVersion v) -> v.model().name()).thenComparing(v -> v.model().version()));
+    return versions;
+  }
+
+  @Override
+  public void recordVerdict(String modelSpec, ReplayReport report, String reportUri) {
+    if (report.model() == null) {
+      return;
+    }
+    Map<String, Object> entry = new LinkedHashMap<>();
+    entry.put("replayId", report.replayId());
+    entry.put("verdict", report.verdict());
+    entry.put("verdictReason", report.verdictReason());
+    entry.put("report", reportUri);
+    entry.put("finishedAt", report.finishedAt());
+    String key = "verdicts/" + report.model().name() + "/" + report.model().version() + "/" + report.replayId() + ".json";
+    store.putIfAbsent(key, Json.toBytes(entry));
+  }
+
+  /** Every verdict recorded for a version, oldest replay id first. */
+  public List<Map<String, Object>> verdicts(ModelRef model) {
+    List<Map<String, Object>> verdicts = new ArrayList<>();
+    for (String key : store.list("verdicts/" + model.name() + "/" + model.version() + "/")) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> entry = Json.parse(store.getBytes(key), Map.class, store.uriOf(key));
+      verdicts.add(entry);
+    }
+    return verdicts;
+  }
+}

@@ -1,0 +1,192 @@
+package dev.timemachine.registries.manifest;
+
+import dev.timemachine.core.grading.MetricsFiles;
+import dev.timemachine.core.data.OutputCollection;
+import dev.timemachine.core.data.Snapshots;
+import dev.timemachine.core.model.CodeRef;
+import dev.timemachine.core.model.DataRef;
+import dev.timemachine.core.model.EnvironmentRef;
+import dev.timemachine.core.model.FileEntry;
+import dev.timemachine.core.model.ImageRef;
+import dev.timemachine.core.model.ModelRef;
+import dev.timemachine.core.model.ModelVersion;
+import dev.timemachine.core.model.OutputRule;
+import dev.timemachine.core.model.RecordedOutputs;
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.model.Tolerance;
+import dev.timemachine.core.model.Triplet;
+import dev.timemachine.core.ports.Progress;
+import dev.timemachine.core.ports.Reachability;
+import dev.timemachine.core.ports.SourceCheckout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Records a finished training run as a model version, computing every hash itself: the data
+ * snapshot's files and root digest (uploading the directory as a snapshot if given one), and each
+ * output artifact's sha256. Nothing the user typed about hashes is trusted.
+ */
+public final class Registration {
+  private final ManifestRegistry registry;
+  private final Snapshots snapshots;
+  private final String snapshotRootUri;
+  private final SourceCheckout git;
+  private final Clock clock;
+  private final boolean allowUnpushed;
+
+  /**
+   * @param registry where the version is recorded
+   * @param snapshots how a data directory becomes a snapshot
+   * @param snapshotRootUri the store root new snapshots are written under
+   * @param git how the commit is checked to be reachable from its repository
+   */
+  public Registration(ManifestRegistry registry, Snapshots snapshots, String snapshotRootUri, SourceCheckout git, Clock clock) {
+    this(registry, snapshots, snapshotRootUri, git, clock, false);
+  }
+
+  private Registration(
+      ManifestRegistry registry, Snapshots snapshots, String snapshotRootUri, SourceCheckout git, Clock clock,
+      boolean allowUnpushed) {
+    this.registry = registry;
+    this.snapshots = snapshots;
+    this.snapshotRootUri = snapshotRootUri;
+    this.git = git;
+    this.clock = clock;
+    this.allowUnpushed = allowUnpushed;
+  }
+
+  /**
+   * With {@code true}, a commit that no branch or tag of the repository contains is registered anyway
+   * ({@code --allow-unpushed}), marked {@link CodeRef#unpushed()} so that every replay report says so.
+   */
+  public Registration allowingUnpushed(boolean allow) {
+    return new Registration(registry, snapshots, snapshotRootUri, git, clock, allow);
+  }
+
+  /**
+   * What the user records.
+   *
+   * @param data a local directory (uploaded as a snapshot into the store) or the URI of an existing snapshot
+   * @param metricsFile the metrics file's recorded name among the outputs, or null to record no metrics
+   * @param outputRules which files of the output dir are outputs, under which names (empty: all of them)
+   */
+  public record Request(
+      ModelRef model,
+      String repositoryUrl,
+      String commit,
+      List<String> entryPoint,
+      String workingDirectory,
+      ImageRef image,
+      String data,
+      Path outputDir,
+      String metricsFile,
+      Map<String, Tolerance> tolerances,
+      List<OutputRule> outputRules) {
+    public Request {
+      outputRules = outputRules == null ? List.of() : List.copyOf(outputRules);
+    }
+
+    /** A run whose whole output directory is its outputs. */
+    public Request(
+        ModelRef model, String repositoryUrl, String commit, List<String> entryPoint, String workingDirectory,
+        ImageRef image, String data, Path outputDir, String metricsFile, Map<String, Tolerance> tolerances) {
+      this(model, repositoryUrl, commit, entryPoint, workingDirectory, image, data, outputDir, metricsFile, tolerances,
+          List.of());
+    }
+  }
+
+  public ModelVersion register(Request request, Progress progress) {
+    CodeRef code = checkPushed(
+        new CodeRef(request.repositoryUrl(), request.commit(), request.entryPoint(), request.workingDirectory()), progress);
+    Path output = request.outputDir();
+    if (output == null || !Files.isDirectory(output)) {
+      throw TimemachineException.invalidInput("the training output directory '" + output + "' does not exist");
+    }
+    OutputCollection.Collected collected = collectOutputs(output, request.outputRules());
+    List<FileEntry> artifacts = collected.files();
+    Map<String, Double> metrics = Map.of();
+    if (request.metricsFile() != null) {
+      MetricsFiles.Parsed parsed = MetricsFiles.readFile(collected.fileNamed(request.metricsFile()), request.metricsFile());
+      if (parsed.problem() != null) {
+        String source = collected.sourceOf(request.metricsFile());
+        throw TimemachineException.invalidInput(
+            "cannot record metrics from " + (source == null ? request.metricsFile() : output.resolve(source)) + ": "
+                + parsed.problem()
+                + (request.outputRules().isEmpty() ? "" : " among the outputs the --outputs rules select")
+                + " (use --metrics-file NAME, or --no-metrics)");
+      }
+      metrics = parsed.values();
+    }
+    DataRef data = resolveData(request.data(), progress);
+    ModelVersion version =
+        ModelVersion.of(
+            request.model(),
+            new Triplet(code, new EnvironmentRef(request.image()), data),
+            new RecordedOutputs(artifacts, request.metricsFile(), metrics, request.tolerances(), request.outputRules()),
+            clock.instant());
+    registry.register(version);
+    return version;
+  }
+
+  /**
+   * The outputs as a replay will collect them, strictly: at registration a pattern that matches
+   * nothing or a rename that matches several files is a mistake in the rules, so it is refused here
+   * rather than recorded as an output that can never come back.
+   */
+  private static OutputCollection.Collected collectOutputs(Path output, List<OutputRule> rules) {
+    OutputCollection.Collected collected = OutputCollection.collect(output, rules);
+    List<String> problems = new ArrayList<>();
+    for (String pattern : collected.selection().unmatched()) {
+      problems.add("--outputs pattern '" + pattern + "' matches no file in " + output);
+    }
+    problems.addAll(collected.selection().problems());
+    if (!problems.isEmpty()) {
+      throw TimemachineException.invalidInput(String.join("; ", problems));
+    }
+    if (collected.files().isEmpty()) {
+      throw TimemachineException.invalidInput(
+          "the training wrote nothing to " + output + ": point --output at the directory your entry point wrote its artifacts"
+              + " and metrics file to");
+    }
+    return collected;
+  }
+
+  /**
+   * Refuses a commit that the recorded repository does not have: it registers fine, and its replay
+   * fails months later when nobody remembers which laptop had it.
+   */
+  private CodeRef checkPushed(CodeRef code, Progress progress) {
+    progress.report("checking that commit " + code.commit() + " is reachable from " + code.repositoryUrl());
+    Reachability reachability = git.reachable(code.repositoryUrl(), code.commit());
+    if (reachability.reachable()) {
+      progress.report("commit " + code.commit() + " is on " + reachability.ref() + " of " + code.repositoryUrl());
+      return code;
+    }
+    String unreachable =
+        "commit " + code.commit() + " is not reachable from " + code.repositoryUrl() + " (no branch or tag of it contains it)";
+    if (!allowUnpushed) {
+      throw TimemachineException.invalidInput(unreachable + ": push it (git push origin HEAD) or pass --allow-unpushed");
+    }
+    progress.report("warning: " + unreachable + "; registering it anyway (--allow-unpushed), and every replay report will say so");
+    return code.asUnpushed();
+  }
+
+  private DataRef resolveData(String data, Progress progress) {
+    if (data == null || data.isBlank()) {
+      throw TimemachineException.invalidInput("--data is required: a directory or a snapshot URI");
+    }
+    Path dir = data.contains("://") ? null : Path.of(data);
+    if (dir != null && Files.isDirectory(dir)) {
+      return snapshots.create(dir, snapshotRootUri, progress);
+    }
+    if (data.contains("://")) {
+      var manifest = snapshots.readManifest(data);
+      return DataRef.of(data, manifest.files());
+    }
+    throw TimemachineException.invalidInput("--data '" + data + "' is neither a directory nor a snapshot URI");
+  }
+}

@@ -1,0 +1,72 @@
+package dev.timemachine.samples;
+
+import dev.timemachine.core.training.TrainingContainer;
+import dev.timemachine.core.model.CodeRef;
+import dev.timemachine.core.model.ImageRef;
+import dev.timemachine.core.model.TrainingLimits;
+import dev.timemachine.core.ports.ContainerEngine;
+import dev.timemachine.core.ports.Progress;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Real sample runs in the real sample image, shared by the demo and the integration tests: generates
+ * the churn data, and trains a sample once as "the original", exactly as a user's training run would
+ * have happened.
+ */
+public final class SampleRuns {
+  private SampleRuns() {}
+
+  public static final TrainingLimits LIMITS = new TrainingLimits(1.0, 1L << 30, 600, 256);
+
+  public static Path generateData(ContainerEngine engine, ImageRef image, SampleProject.Repository repo, Path target)
+      throws IOException {
+    Files.createDirectories(target);
+    CodeRef generator = new CodeRef(repo.url(), repo.commit(), SampleProject.MAKE_DATA, ".");
+    run(engine, TrainingContainer.request(
+        "timemachine-it-data-" + System.nanoTime(), image, generator, repo.directory(),
+        Files.createTempDirectory("empty"), target, LIMITS, Map.of("dev.timemachine.role", "it")));
+    require(Files.exists(target.resolve("customers.csv")), "the data generator wrote no customers.csv to " + target);
+    return target;
+  }
+
+  public static Path trainOriginal(ContainerEngine engine, ImageRef image, SampleProject.Repository repo, Path data, Path out)
+      throws IOException {
+    Files.createDirectories(out);
+    CodeRef code = new CodeRef(repo.url(), repo.commit(), SampleProject.ENTRY_POINT, ".");
+    run(engine, TrainingContainer.request(
+        "timemachine-it-train-" + System.nanoTime(), image, code, repo.directory(), data, out, LIMITS,
+        Map.of("dev.timemachine.role", "it")));
+    require(Files.exists(out.resolve("model.pkl")), "the original training wrote no model.pkl to " + out);
+    return out;
+  }
+
+  /** Trains {@code repo} as an original into {@code out}, whatever it writes there. */
+  public static Path train(ContainerEngine engine, ImageRef image, SampleProject.Repository repo, Path data, Path out)
+      throws IOException {
+    Files.createDirectories(out);
+    CodeRef code = new CodeRef(repo.url(), repo.commit(), SampleProject.ENTRY_POINT, ".");
+    run(engine, TrainingContainer.request(
+        "timemachine-it-train-" + System.nanoTime(), image, code, repo.directory(), data, out, LIMITS,
+        Map.of("dev.timemachine.role", "it")));
+    return out;
+  }
+
+  private static void run(ContainerEngine engine, ContainerEngine.ContainerRequest request) {
+    ContainerEngine.ContainerExit exit = engine.run(request, Progress.NONE);
+    require(exit.exitCode() == 0, request.name() + " exited with " + exit.exitCode() + "; log: " + exit.logTail());
+  }
+
+  private static void require(boolean condition, String problem) {
+    if (!condition) {
+      throw new IllegalStateException(problem);
+    }
+  }
+
+  public static List<String> entryPoint() {
+    return SampleProject.ENTRY_POINT;
+  }
+}

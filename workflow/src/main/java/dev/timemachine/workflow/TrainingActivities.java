@@ -1,0 +1,36 @@
+package dev.timemachine.workflow;
+
+import dev.timemachine.core.model.CodeRef;
+import dev.timemachine.core.model.DataRef;
+import dev.timemachine.core.model.ImageRef;
+import dev.timemachine.core.model.InputCheck;
+import dev.timemachine.core.model.TrainingResult;
+import dev.timemachine.core.model.TrainingSpec;
+import io.temporal.activity.ActivityInterface;
+
+/**
+ * Steps that need the training host: they materialize the inputs into a work directory named by the
+ * replay id, run the training container there, and clean up. Each materialize step either returns
+ * its evidence or fails with {@code INPUT_UNVERIFIABLE} naming the exact file, ref or digest.
+ */
+@ActivityInterface
+public interface TrainingActivities {
+  /**
+   * Returns the task queue of the host that answered: the shared training queue hands a replay to one
+   * host, and every later training step goes to that host's own queue, where its work directory is.
+   * The name is stable per host, so a restarted worker picks up where the killed one left off.
+   */
+  String hostTaskQueue();
+
+  InputCheck checkoutCode(String replayId, CodeRef code);
+
+  InputCheck pullImage(String replayId, ImageRef image);
+
+  InputCheck restoreData(String replayId, DataRef data);
+
+  /** Runs the entry point; a non-zero exit is a result, not a failure. */
+  TrainingResult train(TrainingSpec spec);
+
+  /** Removes the replay's work directory and any container left behind; idempotent. */
+  void cleanup(String replayId);
+}

@@ -1,0 +1,108 @@
+package dev.timemachine.workflow;
+
+import dev.timemachine.core.model.CodeRef;
+import dev.timemachine.core.grading.Comparison;
+import dev.timemachine.core.model.DataRef;
+import dev.timemachine.core.model.ImageRef;
+import dev.timemachine.core.model.InputCheck;
+import dev.timemachine.core.model.InputKind;
+import dev.timemachine.core.model.ModelVersion;
+import dev.timemachine.core.model.RecordedOutputs;
+import dev.timemachine.core.report.ReplayReport;
+import dev.timemachine.core.model.TrainingResult;
+import dev.timemachine.core.model.TrainingSpec;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * Unit-test stand-ins for the activities, so that workflow tests exercise every verdict path quickly.
+ * The real activities run against real services in the integration tests of the worker module.
+ */
+final class FakeActivities {
+  private FakeActivities() {}
+
+  static final class Control implements ControlActivities {
+    Supplier<ModelVersion> resolve;
+    final List<ReplayReport> reports = Collections.synchronizedList(new ArrayList<>());
+    final List<String> verdictsRecorded = Collections.synchronizedList(new ArrayList<>());
+    /** What recordVerdict throws, if anything (e.g. a registry that refuses the write). */
+    RuntimeException verdictFailure;
+
+    Control(Supplier<ModelVersion> resolve) {
+      this.resolve = resolve;
+    }
+
+    @Override
+    public ModelVersion resolve(String modelSpec) {
+      return resolve.get().forWorkflow();
+    }
+
+    @Override
+    public Comparison compare(RecordedOutputs recorded, TrainingResult rebuilt) {
+      return Comparison.of(recorded, rebuilt);
+    }
+
+    @Override
+    public String writeReport(ReplayReport report) {
+      reports.add(report);
+      return "file:///store/reports/" + report.replayId() + ".json";
+    }
+
+    @Override
+    public void recordVerdict(String modelSpec, ReplayReport report, String reportUri) {
+      if (verdictFailure != null) {
+        throw verdictFailure;
+      }
+      verdictsRecorded.add(modelSpec + "=" + report.verdict());
+    }
+  }
+
+  static final class Training implements TrainingActivities {
+    Supplier<InputCheck> code = () -> new InputCheck(InputKind.CODE, "HEAD " + Fixtures.COMMIT);
+    Supplier<InputCheck> image = () -> new InputCheck(InputKind.ENVIRONMENT, "image verified");
+    Supplier<InputCheck> data = () -> new InputCheck(InputKind.DATA, "1 file verified");
+    Supplier<TrainingResult> train;
+    final AtomicInteger trainCalls = new AtomicInteger();
+    final AtomicInteger imageCalls = new AtomicInteger();
+    final List<String> cleaned = Collections.synchronizedList(new ArrayList<>());
+
+    Training(Supplier<TrainingResult> train) {
+      this.train = train;
+    }
+
+    @Override
+    public String hostTaskQueue() {
+      return ReplayWorkflowTest.TRAINING_QUEUE;
+    }
+
+    @Override
+    public InputCheck checkoutCode(String replayId, CodeRef code) {
+      return this.code.get();
+    }
+
+    @Override
+    public InputCheck pullImage(String replayId, ImageRef image) {
+      imageCalls.incrementAndGet();
+      return this.image.get();
+    }
+
+    @Override
+    public InputCheck restoreData(String replayId, DataRef data) {
+      return this.data.get();
+    }
+
+    @Override
+    public TrainingResult train(TrainingSpec spec) {
+      trainCalls.incrementAndGet();
+      return train.get();
+    }
+
+    @Override
+    public void cleanup(String replayId) {
+      cleaned.add(replayId);
+    }
+  }
+}

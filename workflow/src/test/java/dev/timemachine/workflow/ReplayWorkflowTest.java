@@ -1,0 +1,279 @@
+package dev.timemachine.workflow;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.timemachine.core.errors.ErrorType;
+import dev.timemachine.core.model.InputKind;
+import dev.timemachine.core.report.ReplayReport;
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.model.Tolerance;
+import dev.timemachine.core.model.TrainingLimits;
+import dev.timemachine.core.model.TrainingResult;
+import dev.timemachine.core.grading.Verdict;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowFailedException;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.failure.ApplicationFailure;
+import io.temporal.testing.TestWorkflowEnvironment;
+import io.temporal.worker.Worker;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayNameGeneration;
+import org.junit.jupiter.api.DisplayNameGenerator;
+import org.junit.jupiter.api.Test;
+
+@DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
+class ReplayWorkflowTest {
+  static final String CONTROL_QUEUE = "control";
+  static final String TRAINING_QUEUE = "training";
+
+  private TestWorkflowEnvironment env;
+  private final io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+      new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+  private com.uber.m3.tally.Scope scope;
+  private FakeActivities.Control control;
+  private FakeActivities.Training training;
+
+  private ReplayResult replay(FakeActivities.Control control, FakeActivities.Training training) {
+    return replay(control, training, new ReplayRequest("replay-test-1", "churn@1", TrainingLimits.DEFAULT, TRAINING_QUEUE));
+  }
+
+  private ReplayResult replay(FakeActivities.Control control, FakeActivities.Training training, ReplayRequest request) {
+    this.control = control;
+    this.training = training;
+    scope =
+        new com.uber.m3.tally.RootScopeBuilder()
+            .reporter(new io.temporal.common.reporter.MicrometerClientStatsReporter(meters))
+            .reportEvery(com.uber.m3.util.Duration.ofMillis(10));
+    env = TestWorkflowEnvironment.newInstance(
+        io.temporal.testing.TestEnvironmentOptions.newBuilder().setMetricsScope(scope).build());
+    Worker controlWorker = env.newWorker(CONTROL_QUEUE);
+    controlWorker.registerWorkflowImplementationTypes(ReplayWorkflowImpl.class);
+    controlWorker.registerActivitiesImplementations(control);
+    env.newWorker(TRAINING_QUEUE).registerActivitiesImplementations(training);
+    env.start();
+    WorkflowClient client = env.getWorkflowClient();
+    ReplayWorkflow workflow =
+        client.newWorkflowStub(
+            ReplayWorkflow.class,
+            WorkflowOptions.newBuilder().setWorkflowId("replay-test-1").setTaskQueue(CONTROL_QUEUE).build());
+    return workflow.replay(request);
+  }
+
+  /**
+   * With {@code -Dtimemachine.recordHistories=DIR}, each test's workflow history is written to DIR,
+   * which is how the committed histories that {@link ReplayWorkflowReplayTest} replays are made.
+   */
+  @AfterEach
+  void close(org.junit.jupiter.api.TestInfo test) throws java.io.IOException {
+    String dir = System.getProperty("timemachine.recordHistories");
+    if (dir != null && env != null && test.getTestMethod().isPresent()) {
+      String json = env.getWorkflowClient().fetchHistory("replay-test-1").toJson(true);
+      java.nio.file.Files.writeString(
+          java.nio.file.Path.of(dir, test.getTestMethod().get().getName() + ".json"), json);
+    }
+    if (env != null) {
+      env.close();
+    }
+  }
+
+  private ReplayReport report() {
+    assertThat(control.reports).as("reports written").hasSize(1);
+    return control.reports.get(0);
+  }
+
+  @Test
+  void identical_artifacts_are_reproduced_bitwise() throws Exception {
+    ReplayResult result =
+        replay(
+            new FakeActivities.Control(() -> Fixtures.version(Map.of())),
+            new FakeActivities.Training(
+                () -> Fixtures.rebuilt(List.of(Fixtures.MODEL, Fixtures.METRICS), Map.of("accuracy", 0.9, "f1", 0.7))));
+
+    assertThat(result.verdict()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+    assertThat(result.reportUri()).endsWith("reports/replay-test-1.json");
+    ReplayReport report = report();
+    assertThat(report.schema()).isEqualTo(ReplayReport.SCHEMA);
+    assertThat(report.inputs().allVerified()).as("all inputs verified").isTrue();
+    assertThat(report.artifacts()).allMatch(a -> a.identical());
+    assertThat(report.trainingExitCode()).isZero();
+    assertThat(report.durationsMs()).containsKeys("resolve", "code", "environment", "data", "materialize", "train", "compare", "total");
+    assertThat(report.triplet().data().files()).as("workflow payloads carry no file list").isEmpty();
+    assertThat(training.cleaned).as("work dir cleaned").containsExactly("replay-test-1");
+    assertThat(control.verdictsRecorded).containsExactly("churn@1=REPRODUCED_BITWISE");
+    scope.close();
+    assertThat(meters.get("timemachine_replays").tag("verdict", "REPRODUCED_BITWISE").counter().count())
+        .as("replays counted by verdict").isEqualTo(1.0);
+    assertThat(meters.get("timemachine_step_duration").tag("step", "train").timer().count())
+        .as("training time recorded").isEqualTo(1);
+  }
+
+  @Test
+  void different_artifacts_with_metrics_in_tolerance_are_reproduced_within_tolerance() {
+    ReplayResult result =
+        replay(
+            new FakeActivities.Control(() -> Fixtures.version(Map.of("accuracy", Tolerance.parse("abs:0.01")))),
+            new FakeActivities.Training(
+                () -> Fixtures.rebuilt(
+                    List.of(Fixtures.changed(Fixtures.MODEL), Fixtures.changed(Fixtures.METRICS)),
+                    Map.of("accuracy", 0.905, "f1", 0.7))));
+
+    assertThat(result.verdict()).isEqualTo(Verdict.REPRODUCED_WITHIN_TOLERANCE);
+    assertThat(report().metrics()).filteredOn(m -> m.name().equals("accuracy"))
+        .singleElement().satisfies(m -> {
+          assertThat(m.within()).isTrue();
+          assertThat(m.absDelta()).isCloseTo(0.005, org.assertj.core.data.Offset.offset(1e-12));
+        });
+  }
+
+  @Test
+  void a_metric_outside_tolerance_is_diverged_and_named() {
+    ReplayResult result =
+        replay(
+            new FakeActivities.Control(() -> Fixtures.version(Map.of())),
+            new FakeActivities.Training(
+                () -> Fixtures.rebuilt(List.of(Fixtures.changed(Fixtures.MODEL), Fixtures.METRICS),
+                    Map.of("accuracy", 0.88, "f1", 0.7))));
+
+    assertThat(result.verdict()).isEqualTo(Verdict.DIVERGED);
+    assertThat(result.reason()).contains("accuracy (0.9 -> 0.88, exact)");
+  }
+
+  @Test
+  void an_unverifiable_data_file_stops_the_replay_before_training() {
+    FakeActivities.Training fake =
+        new FakeActivities.Training(() -> Fixtures.rebuilt(List.of(Fixtures.MODEL), Map.of()));
+    fake.data = () -> {
+      throw ApplicationFailure.newNonRetryableFailure(
+          "data file 'customers.csv' in snapshot file:///s: sha256 is 00, recorded ab", ErrorType.INPUT_UNVERIFIABLE.name(),
+          InputKind.DATA.name(), null);
+    };
+    ReplayResult result = replay(new FakeActivities.Control(() -> Fixtures.version(Map.of())), fake);
+
+    assertThat(result.verdict()).isEqualTo(Verdict.INPUTS_UNVERIFIABLE);
+    assertThat(result.reason()).startsWith("data: ").contains("customers.csv");
+    assertThat(fake.trainCalls).as("no training started").hasValue(0);
+    ReplayReport report = report();
+    assertThat(report.inputs().code()).isEqualTo(ReplayReport.VERIFIED);
+    assertThat(report.inputs().environment()).isEqualTo(ReplayReport.VERIFIED);
+    assertThat(report.inputs().data()).contains("customers.csv");
+    assertThat(report.trainingExitCode()).isNull();
+    assertThat(fake.cleaned).containsExactly("replay-test-1");
+  }
+
+  @Test
+  void a_transient_pull_failure_is_retried() {
+    FakeActivities.Training fake = new FakeActivities.Training(
+        () -> Fixtures.rebuilt(List.of(Fixtures.MODEL, Fixtures.METRICS), Map.of("accuracy", 0.9, "f1", 0.7)));
+    AtomicInteger attempts = new AtomicInteger();
+    var verified = fake.image;
+    fake.image = () -> {
+      if (attempts.incrementAndGet() < 3) {
+        throw ApplicationFailure.newFailure("registry briefly unavailable", ErrorType.UNAVAILABLE.name());
+      }
+      return verified.get();
+    };
+    ReplayResult result = replay(new FakeActivities.Control(() -> Fixtures.version(Map.of())), fake);
+
+    assertThat(result.verdict()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+    assertThat(fake.imageCalls).as("pull attempts").hasValue(3);
+  }
+
+  @Test
+  void a_failing_entry_point_is_training_failed_with_its_log_tail() {
+    ReplayResult result =
+        replay(
+            new FakeActivities.Control(() -> Fixtures.version(Map.of())),
+            new FakeActivities.Training(
+                () -> new TrainingResult("c", 1, false, false, 300, List.of("Traceback", "ValueError: boom"), List.of(),
+                    Map.of(), null, null)));
+
+    assertThat(result.verdict()).isEqualTo(Verdict.TRAINING_FAILED);
+    assertThat(result.reason()).isEqualTo("training entry point exited with code 1");
+    assertThat(report().logTail()).containsExactly("Traceback", "ValueError: boom");
+    assertThat(report().trainingExitCode()).isEqualTo(1L);
+  }
+
+  @Test
+  void a_training_timeout_is_training_failed() {
+    ReplayResult result =
+        replay(
+            new FakeActivities.Control(() -> Fixtures.version(Map.of())),
+            new FakeActivities.Training(
+                () -> new TrainingResult("c", 137, true, false, 5000, List.of(), List.of(), Map.of(), null, null)));
+
+    assertThat(result.verdict()).isEqualTo(Verdict.TRAINING_FAILED);
+    assertThat(result.reason()).contains("timed out");
+  }
+
+  @Test
+  void an_unknown_model_fails_the_replay_with_not_found_and_writes_no_report() {
+    FakeActivities.Control fake = new FakeActivities.Control(() -> {
+      throw ApplicationFailure.newNonRetryableFailure("model version churn@9 is not registered", ErrorType.NOT_FOUND.name());
+    });
+    assertThatThrownBy(() -> replay(fake, new FakeActivities.Training(() -> null)))
+        .isInstanceOf(WorkflowFailedException.class)
+        .rootCause()
+        .isInstanceOf(ApplicationFailure.class)
+        .satisfies(t -> assertThat(((ApplicationFailure) t).getType()).isEqualTo("NOT_FOUND"));
+    assertThat(fake.reports).isEmpty();
+  }
+
+  @Test
+  void an_incomplete_triplet_in_the_registry_is_inputs_unverifiable_with_a_report() {
+    FakeActivities.Control fake = new FakeActivities.Control(() -> {
+      throw ApplicationFailure.newNonRetryableFailure(
+          "run abc has no tag timemachine.image", ErrorType.INPUT_UNVERIFIABLE.name(), "ENVIRONMENT", null);
+    });
+    FakeActivities.Training training = new FakeActivities.Training(() -> null);
+    ReplayResult result = replay(fake, training);
+
+    assertThat(result.verdict()).isEqualTo(Verdict.INPUTS_UNVERIFIABLE);
+    assertThat(result.reason()).contains("timemachine.image");
+    assertThat(training.trainCalls).hasValue(0);
+    assertThat(report().triplet()).isNull();
+  }
+
+  @Test
+  void without_write_back_the_registry_is_left_untouched_and_the_report_still_written() {
+    ReplayResult result =
+        replay(
+            new FakeActivities.Control(() -> Fixtures.version(Map.of())),
+            new FakeActivities.Training(
+                () -> Fixtures.rebuilt(List.of(Fixtures.MODEL, Fixtures.METRICS), Map.of("accuracy", 0.9, "f1", 0.7))),
+            new ReplayRequest("replay-test-1", "churn@1", TrainingLimits.DEFAULT, TRAINING_QUEUE).withoutWriteBack());
+
+    assertThat(result.verdict()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+    assertThat(report().verdict()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+    assertThat(control.verdictsRecorded).as("verdicts written back").isEmpty();
+    assertThat(result.writeBackProblem()).isNull();
+  }
+
+  @Test
+  void a_failed_write_back_keeps_the_verdict_and_says_why() {
+    FakeActivities.Control refusing = new FakeActivities.Control(() -> Fixtures.version(Map.of()));
+    refusing.verdictFailure =
+        ApplicationFailure.newNonRetryableFailure(
+            "MLflow denied POST model-versions/set-tag (403)", ErrorType.CONFIGURATION.name());
+    ReplayResult result =
+        replay(
+            refusing,
+            new FakeActivities.Training(
+                () -> Fixtures.rebuilt(List.of(Fixtures.MODEL, Fixtures.METRICS), Map.of("accuracy", 0.9, "f1", 0.7))));
+
+    assertThat(result.verdict()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+    assertThat(result.writeBackProblem()).isEqualTo("MLflow denied POST model-versions/set-tag (403)");
+  }
+
+  @Test
+  void the_error_types_that_retrying_cannot_fix_are_not_retried() {
+    assertThat(ReplayWorkflowImpl.DO_NOT_RETRY)
+        .contains(ErrorType.INPUT_UNVERIFIABLE.name(), ErrorType.INVALID_INPUT.name(), ErrorType.NOT_FOUND.name())
+        .doesNotContain(ErrorType.UNAVAILABLE.name());
+    assertThat(ErrorType.UNAVAILABLE.retryable()).isTrue();
+    assertThat(new TimemachineException(ErrorType.CONFLICT, "x").type().retryable()).isFalse();
+  }
+}

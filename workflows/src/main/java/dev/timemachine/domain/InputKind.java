@@ -1,8 +1,0 @@
-package dev.timemachine.domain;
-
-/** The three recorded inputs of a training run. */
-public enum InputKind {
-  CODE,
-  ENVIRONMENT,
-  DATA
-}
