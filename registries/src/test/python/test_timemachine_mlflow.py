@@ -14,7 +14,10 @@ import tempfile
 import unittest
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The helper is product code in src/main/python; its tests live apart from it, in src/test/python.
+sys.path.insert(0, os.path.join(HERE, "..", "..", "main", "python"))
+sys.path.insert(0, HERE)
 # MLflow 3 would otherwise send usage telemetry off the machine; tests stay on loopback.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 

@@ -10,7 +10,6 @@ import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.ports.ModelRegistry;
 import dev.timemachine.registries.mlflow.MlflowRegistry;
 import dev.timemachine.registries.mlflow.MlflowSettings;
-import dev.timemachine.samples.SampleProject;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -109,9 +108,9 @@ public final class MlflowSupport {
       Path scripts = Files.createTempDirectory("timemachine-mlflow-");
       try {
         for (String file : List.of("timemachine_mlflow.py", "record_run.py")) {
-          try (InputStream in = SampleProject.class.getResourceAsStream("mlflow/" + file)) {
+          try (InputStream in = MlflowRegistry.class.getResourceAsStream(file)) {
             if (in == null) {
-              throw new IllegalStateException("mlflow/" + file + " is missing from the samples jar");
+              throw new IllegalStateException(file + " is missing from the registries jar");
             }
             Files.copy(in, scripts.resolve(file), StandardCopyOption.REPLACE_EXISTING);
           }

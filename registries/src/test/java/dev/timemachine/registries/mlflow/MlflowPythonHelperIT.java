@@ -28,7 +28,7 @@ class MlflowPythonHelperIT {
     Path log = Files.createTempFile("timemachine-python-tests", ".log");
     ProcessBuilder builder =
         new ProcessBuilder(
-                List.of(MlflowRegistryIT.venvPython().toString(), "-m", "unittest", "discover", "-v", "-s", "samples/mlflow"))
+                List.of(MlflowRegistryIT.venvPython().toString(), "-m", "unittest", "discover", "-v", "-s", "registries/src/test/python"))
             .directory(root.toFile())
             .redirectErrorStream(true)
             .redirectOutput(log.toFile());
