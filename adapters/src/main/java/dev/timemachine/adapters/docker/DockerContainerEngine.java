@@ -106,6 +106,7 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
           call("pull " + reference,
               () -> docker.pullImageCmd(image.repository()).withTag(image.digest()).exec(new PullStream()));
       await(stream, progress, () -> "pulling " + reference + ": " + stream.summary());
+      progress.report("pulled " + reference + ": " + stream.summary());
       if (stream.error() != null) {
         throw pullFailure(image, stream.error());
       }

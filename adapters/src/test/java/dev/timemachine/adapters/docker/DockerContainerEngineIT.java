@@ -308,7 +308,7 @@ class DockerContainerEngineIT {
     String tag = prefix + "image";
     Path context = Files.createDirectories(tmp.resolve("cold"));
     Files.writeString(context.resolve("Dockerfile"), "FROM " + churnEnv + "\nCOPY noise.bin /noise.bin\n");
-    byte[] noise = new byte[96 << 20];
+    byte[] noise = new byte[160 << 20];
     new java.util.Random(label.hashCode()).nextBytes(noise);
     Files.write(context.resolve("noise.bin"), noise);
     String shortId =
@@ -326,7 +326,7 @@ class DockerContainerEngineIT {
       assertThat(pulled.imageId()).as("id of the pulled image").isEqualTo(builtId);
       assertThat(docker.inspectImageCmd(builtId).exec().getRepoDigests()).as("repo digests").contains(image.toString());
       assertThat(reports).as("progress reports of a pull that took %d ms", pullMs)
-          .anyMatch(r -> r.startsWith("pulling " + image + ": ") && r.contains("MiB downloaded"));
+          .anyMatch(r -> r.startsWith("pulled " + image + ": ") && r.contains("MiB downloaded"));
       ContainerExit exit =
           engine.run(
               new ContainerRequest(prefix + "cold", image, List.of("sh", "-c", "wc -c < /noise.bin"), "/", List.of(),
