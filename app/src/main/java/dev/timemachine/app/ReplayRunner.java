@@ -152,7 +152,7 @@ public final class ReplayRunner {
    * start. Without a worker a replay does not fail: it waits, durably, and a user watching a silent
    * progress line deserves to know why.
    */
-  List<String> idleQueues() {
+  public List<String> idleQueues() {
     List<String> idle = new ArrayList<>();
     checkPollers(config.controlQueue(), TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, "control", idle);
     checkPollers(config.trainingQueue(), TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, "training", idle);

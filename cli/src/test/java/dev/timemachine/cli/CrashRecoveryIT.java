@@ -1,4 +1,9 @@
-package dev.timemachine.app;
+package dev.timemachine.cli;
+
+import dev.timemachine.app.Components;
+import dev.timemachine.app.Config;
+import dev.timemachine.app.TemporalRuntime;
+import dev.timemachine.app.ReplayRunner;
 
 import dev.timemachine.registries.manifest.Registration;
 import dev.timemachine.samples.SampleRuns;
