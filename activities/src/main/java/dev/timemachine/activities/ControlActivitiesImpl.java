@@ -37,7 +37,7 @@ public final class ControlActivitiesImpl implements ControlActivities {
   @Override
   public ModelVersion resolve(String modelSpec) {
     var context = Activity.getExecutionContext();
-    return Failures.call(() -> registry.resolve(modelSpec, message -> context.heartbeat("resolve: " + message)).forWorkflow());
+    return Failures.call(registryService(modelSpec), () -> registry.resolve(modelSpec, message -> context.heartbeat("resolve: " + message)).forWorkflow());
   }
 
   @Override
@@ -48,6 +48,7 @@ public final class ControlActivitiesImpl implements ControlActivities {
   @Override
   public String writeReport(ReplayReport report) {
     return Failures.call(
+        "the report store " + reports.rootUri(),
         () -> {
           String key = reportKey(report.replayId());
           byte[] content = Json.toBytes(report);
@@ -62,6 +63,10 @@ public final class ControlActivitiesImpl implements ControlActivities {
 
   @Override
   public void recordVerdict(String modelSpec, ReplayReport report, String reportUri) {
-    Failures.run(() -> registry.recordVerdict(modelSpec, report, reportUri));
+    Failures.run(registryService(modelSpec), () -> registry.recordVerdict(modelSpec, report, reportUri));
+  }
+
+  private static String registryService(String modelSpec) {
+    return "the model registry of " + modelSpec;
   }
 }

@@ -80,6 +80,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   @Override
   public InputCheck checkoutCode(String replayId, CodeRef code) {
     return Failures.call(
+        "the git host of " + code.repositoryUrl(),
         () -> {
           String head = git.checkout(code, dir(replayId, "code"), heartbeat("code"));
           return new InputCheck(InputKind.CODE, "HEAD " + head + " of " + code.repositoryUrl());
@@ -89,6 +90,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   @Override
   public InputCheck pullImage(String replayId, ImageRef image) {
     return Failures.call(
+        "image registry " + registryHost(image),
         () -> {
           ContainerEngine.PulledImage pulled = engine.pull(image, heartbeat("environment"));
           return new InputCheck(
@@ -99,12 +101,13 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   @Override
   public InputCheck restoreData(String replayId, DataRef data) {
     return Failures.call(
+        "the object store of " + data.snapshotUri(),
         () -> new InputCheck(InputKind.DATA, snapshots.restore(data, dir(replayId, "data"), heartbeat("data"))));
   }
 
   @Override
   public TrainingResult train(TrainingSpec spec) {
-    return Failures.call(() -> doTrain(spec));
+    return Failures.call(engineService(), () -> doTrain(spec));
   }
 
   private TrainingResult doTrain(TrainingSpec spec) {
@@ -168,10 +171,23 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   @Override
   public void cleanup(String replayId) {
     Failures.run(
+        engineService(),
         () -> {
           engine.remove(ReplayIds.containerName(replayId));
           deleteRecursively(workRoot.resolve(ReplayIds.require(replayId)));
         });
+  }
+
+  private String engineService() {
+    return "the Docker engine of training host " + hostQueue;
+  }
+
+  /** The registry part of a repository name, as Docker reads it: a first component with '.' or ':', or localhost. */
+  static String registryHost(ImageRef image) {
+    String repository = image.repository();
+    int slash = repository.indexOf('/');
+    String first = slash < 0 ? "" : repository.substring(0, slash);
+    return first.contains(".") || first.contains(":") || first.equals("localhost") ? first : "docker.io";
   }
 
   private Path dir(String replayId, String name) {

@@ -42,6 +42,16 @@ public final class Components implements AutoCloseable {
     return stores;
   }
 
+  /**
+   * The bytes at an absolute object URI ({@code file:///…/reports/x.json}, {@code s3://bucket/…}), in
+   * whichever store it lives: a replay's report is read where the workflow wrote it, not where this
+   * process's configuration would put it.
+   */
+  public byte[] read(String objectUri) {
+    int slash = objectUri.lastIndexOf('/');
+    return stores.open(objectUri.substring(0, slash)).getBytes(objectUri.substring(slash + 1));
+  }
+
   /** The store for the registry, snapshots made by the CLI, reports and rebuilt outputs. */
   public synchronized ObjectStore store() {
     if (store == null) {

@@ -18,6 +18,8 @@ import java.util.Map;
  * @param heartbeatTimeoutSeconds how long a training-host step may stay silent before Temporal counts
  *     its worker as dead and retries the step elsewhere (on the same host's queue); this is how long
  *     a replay waits after a worker is killed before a restarted worker takes it over
+ * @param transientDeadline {@code TIMEMACHINE_TRANSIENT_DEADLINE} ({@code 90s}, {@code 30m}, {@code 2h};
+ *     default 30m): how long a replay retries a service that is down before it ends with verdict ERROR
  */
 public record Config(
     String temporalAddress,
@@ -31,7 +33,8 @@ public record Config(
     String dockerHost,
     TrainingLimits limits,
     int heartbeatTimeoutSeconds,
-    Map<String, String> environment) {
+    Map<String, String> environment,
+    java.time.Duration transientDeadline) {
 
   public static Config fromEnvironment() {
     return fromEnvironment(System.getenv());
@@ -67,7 +70,8 @@ public record Config(
         get(env, "DOCKER_HOST", "unix:///var/run/docker.sock"),
         limits,
         (int) heartbeat,
-        Map.copyOf(env));
+        Map.copyOf(env),
+        parseDeadline(env, "TIMEMACHINE_TRANSIENT_DEADLINE", ReplayRequest.DEFAULT_TRANSIENT_DEADLINE));
   }
 
   public boolean embeddedTemporal() {
@@ -82,7 +86,7 @@ public record Config(
   public Config withLimits(TrainingLimits newLimits) {
     return new Config(
         temporalAddress, namespace, controlQueue, trainingQueue, workerId, home, storeUri, workDir, dockerHost, newLimits,
-        heartbeatTimeoutSeconds, environment);
+        heartbeatTimeoutSeconds, environment, transientDeadline);
   }
 
   private static String get(Map<String, String> env, String name, String fallback) {
@@ -121,6 +125,25 @@ public record Config(
     }
     String digits = unit == 1 ? v : v.substring(0, v.length() - 1);
     return Math.round(Double.parseDouble(digits) * unit);
+  }
+
+  /** Parses {@code 90s}, {@code 30m}, {@code 2h} (a whole number and a unit), at least one second. */
+  static java.time.Duration parseDeadline(Map<String, String> env, String name, java.time.Duration fallback) {
+    String value = env.get(name);
+    if (value == null || value.isBlank()) {
+      return fallback;
+    }
+    var m = java.util.regex.Pattern.compile("([0-9]{1,7})([smh])").matcher(value.trim().toLowerCase(Locale.ROOT));
+    if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
+      throw TimemachineException.configuration(
+          name + "='" + value + "' is not a duration", "use a whole number with s, m or h, e.g. " + name + "=30m");
+    }
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "s" -> java.time.Duration.ofSeconds(n);
+      case "m" -> java.time.Duration.ofMinutes(n);
+      default -> java.time.Duration.ofHours(n);
+    };
   }
 
   private static long parseBytes(Map<String, String> env, String name, long fallback) {

@@ -2,7 +2,9 @@ package dev.timemachine.app;
 
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.model.ReplayIds;
 import dev.timemachine.core.model.TrainingLimits;
+import dev.timemachine.workflow.Failures;
 import dev.timemachine.workflow.ReplayProgress;
 import dev.timemachine.workflow.ReplayRequest;
 import dev.timemachine.workflow.ReplayResult;
@@ -23,7 +25,6 @@ import io.temporal.client.WorkflowNotFoundException;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
 import io.temporal.common.converter.DataConverter;
-import io.temporal.failure.ApplicationFailure;
 import java.io.PrintWriter;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
@@ -87,13 +88,16 @@ public final class ReplayRunner {
    *     model-version tags and a run in {@code timemachine-replays}); false for {@code --no-write-back}
    */
   public ReplayResult run(String modelSpec, String replayId, TrainingLimits limits, boolean writeBack, PrintWriter progress) {
+    // Before anything starts: a workflow under a bad id would run for minutes and could write no report.
+    ReplayIds.require(replayId);
     WorkflowClient client = temporal.client();
     ReplayWorkflow workflow =
         client.newWorkflowStub(
             ReplayWorkflow.class,
             WorkflowOptions.newBuilder().setWorkflowId(replayId).setTaskQueue(config.controlQueue()).build());
     ReplayRequest request =
-        new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue(), config.heartbeatTimeoutSeconds());
+        new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue(), config.heartbeatTimeoutSeconds())
+            .withTransientDeadline(config.transientDeadline());
     WorkflowExecution execution =
         WorkflowClient.start(workflow::replay, writeBack ? request : request.withoutWriteBack());
     progress.printf("replay %s of %s started (workflow %s)%n", replayId, modelSpec, execution.getWorkflowId());
@@ -268,28 +272,13 @@ public final class ReplayRunner {
 
   private static RuntimeException translate(Throwable failure, String workflowId) {
     if (failure instanceof WorkflowFailedException failed) {
-      for (Throwable t = failed.getCause(); t != null; t = t.getCause()) {
-        if (t instanceof ApplicationFailure app) {
-          ErrorType type;
-          try {
-            type = ErrorType.valueOf(app.getType());
-          } catch (IllegalArgumentException e) {
-            type = ErrorType.UNAVAILABLE;
-          }
-          return new TimemachineException(type, app.getOriginalMessage(), hintOf(app), null);
-        }
+      Failures.Decoded decoded = Failures.decode(failed);
+      if (decoded.errorType() != null) {
+        return decoded.toException();
       }
       return TimemachineException.unavailable("replay " + workflowId + " failed: " + failed.getMessage(), failed);
     }
     return failure instanceof RuntimeException r ? r : new IllegalStateException(failure);
-  }
-
-  private static String hintOf(ApplicationFailure app) {
-    try {
-      return app.getDetails().get(app.getDetails().getSize() - 1, String.class);
-    } catch (RuntimeException e) {
-      return null;
-    }
   }
 
 }

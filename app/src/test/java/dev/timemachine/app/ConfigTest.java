@@ -39,4 +39,21 @@ class ConfigTest {
     assertThatThrownBy(() -> Config.fromEnvironment(Map.of("TIMEMACHINE_HEARTBEAT_TIMEOUT_SECONDS", "soon")))
         .hasMessageContaining("is not a whole number");
   }
+
+  @Test
+  void the_transient_deadline_defaults_to_30_minutes_and_reads_seconds_minutes_and_hours() {
+    assertThat(Config.fromEnvironment(Map.of()).transientDeadline()).isEqualTo(java.time.Duration.ofMinutes(30));
+    assertThat(Config.fromEnvironment(Map.of("TIMEMACHINE_TRANSIENT_DEADLINE", "90s")).transientDeadline())
+        .isEqualTo(java.time.Duration.ofSeconds(90));
+    assertThat(Config.fromEnvironment(Map.of("TIMEMACHINE_TRANSIENT_DEADLINE", "2h")).transientDeadline())
+        .isEqualTo(java.time.Duration.ofHours(2));
+  }
+
+  @Test
+  void a_transient_deadline_without_a_unit_is_a_configuration_error_naming_the_variable() {
+    assertThatThrownBy(() -> Config.fromEnvironment(Map.of("TIMEMACHINE_TRANSIENT_DEADLINE", "30")))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessage("TIMEMACHINE_TRANSIENT_DEADLINE='30' is not a duration")
+        .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFIGURATION));
+  }
 }

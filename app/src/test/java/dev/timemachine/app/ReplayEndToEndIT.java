@@ -142,7 +142,7 @@ class ReplayEndToEndIT {
     assertThat(result.verdict()).as("verdict (%s)", result.reason()).isEqualTo(Verdict.REPRODUCED_BITWISE);
     assertThat(result.reportUri()).startsWith("s3://").endsWith("/reports/" + result.replayId() + ".json");
     JsonNode json = Json.mapper().readTree(components.store().getBytes(ControlActivitiesImpl.reportKey(result.replayId())));
-    assertThat(json.get("schema").asText()).isEqualTo("timemachine.replay-report/v1");
+    assertThat(json.get("schema").asText()).isEqualTo("timemachine.replay-report/v2");
     for (String field : List.of("replayId", "model", "triplet", "inputs", "artifacts", "metrics", "verdict", "startedAt",
         "finishedAt", "durationsMs", "trainingExitCode", "logTail")) {
       assertThat(json.has(field)).as("report field %s", field).isTrue();
@@ -246,8 +246,8 @@ class ReplayEndToEndIT {
     assertThat(result.verdict()).isEqualTo(Verdict.INPUTS_UNVERIFIABLE);
     assertThat(result.reason()).contains("customers.csv");
     ReplayReport report = report(result);
-    assertThat(report.inputs().data()).contains("customers.csv");
-    assertThat(report.inputs().code()).isEqualTo(ReplayReport.VERIFIED);
+    assertThat(report.inputs().data().detail()).contains("customers.csv");
+    assertThat(report.inputs().code().verified()).as("code verified").isTrue();
     assertThat(report.trainingExitCode()).as("no training started").isNull();
   }
 
@@ -259,7 +259,7 @@ class ReplayEndToEndIT {
     ReplayResult result = replay("churn-noimage@1");
 
     assertThat(result.verdict()).isEqualTo(Verdict.INPUTS_UNVERIFIABLE);
-    assertThat(report(result).inputs().environment()).contains(missing.digest());
+    assertThat(report(result).inputs().environment().detail()).contains(missing.digest());
     assertThat(report(result).trainingExitCode()).isNull();
   }
 
@@ -271,7 +271,7 @@ class ReplayEndToEndIT {
     ReplayResult result = replay("churn-nocommit@1");
 
     assertThat(result.verdict()).isEqualTo(Verdict.INPUTS_UNVERIFIABLE);
-    assertThat(report(result).inputs().code()).contains(ghost);
+    assertThat(report(result).inputs().code().detail()).contains(ghost);
   }
 
   @Test

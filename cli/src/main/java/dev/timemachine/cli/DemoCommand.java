@@ -138,6 +138,7 @@ public final class DemoCommand implements Callable<Integer> {
           new ReplayRunner(temporal, config).run(spec, ReplayRunner.newReplayId(spec), config.limits(), err);
       ReplayCommand.printResult(result, components, out, json);
       ReplayCommand.printWriteBackProblem(result, err);
+      ReplayCommand.printError(result, err);
       return result.verdict().exitCode();
     }
   }

@@ -24,7 +24,8 @@ import picocli.CommandLine.Command;
       "0:REPRODUCED_BITWISE or REPRODUCED_WITHIN_TOLERANCE (or a command that succeeded)",
       "1:DIVERGED or TRAINING_FAILED",
       "2:usage or configuration error",
-      "3:INPUTS_UNVERIFIABLE"
+      "3:INPUTS_UNVERIFIABLE",
+      "4:ERROR: no verdict; a service (registry, object store, Docker engine, git host) stayed down past TIMEMACHINE_TRANSIENT_DEADLINE"
     })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,6 +1,7 @@
 package dev.timemachine.cli;
 
-import dev.timemachine.activities.ControlActivitiesImpl;
+import dev.timemachine.core.grading.Verdict;
+import dev.timemachine.core.model.ReplayIds;
 import dev.timemachine.core.json.Json;
 import dev.timemachine.core.report.ReplayReport;
 import dev.timemachine.core.model.TrainingLimits;
@@ -46,11 +47,12 @@ public final class ReplayCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    // Checked before any service is touched: a bad id is refused at once, and no workflow is started.
+    String id = replayId != null ? ReplayIds.require(replayId) : ReplayRunner.newReplayId(model);
     Config config = Config.fromEnvironment();
     TrainingLimits trainingLimits = limits.apply(config.limits());
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    String id = replayId != null ? replayId : ReplayRunner.newReplayId(model);
     try (Components components = new Components(config);
         TemporalRuntime temporal = TemporalRuntime.connect(config)) {
       components.registries().validateSpec(model);
@@ -60,6 +62,7 @@ public final class ReplayCommand implements Callable<Integer> {
       ReplayResult result = new ReplayRunner(temporal, config).run(model, id, trainingLimits, !noWriteBack, err);
       printResult(result, components, out, json);
       printWriteBackProblem(result, err);
+      printError(result, err);
       return result.verdict().exitCode();
     }
   }
@@ -85,8 +88,32 @@ public final class ReplayCommand implements Callable<Integer> {
         + " when this version was registered (--allow-unpushed); it replays only if it was pushed since";
   }
 
+  /**
+   * The one line for a replay without a verdict: which service failed, why, and what to do. It goes to
+   * stderr, so that {@code --json} keeps stdout for the report.
+   */
+  static void printError(ReplayResult result, PrintWriter err) {
+    if (result.verdict() != Verdict.ERROR) {
+      return;
+    }
+    err.println("error: no verdict, " + result.reason() + " -> bring "
+        + (result.failedService() == null ? "the failed service" : result.failedService())
+        + " back (or raise TIMEMACHINE_TRANSIENT_DEADLINE) and replay again");
+    err.flush();
+  }
+
   static void printResult(ReplayResult result, Components components, PrintWriter out, boolean json) {
-    byte[] report = components.store().getBytes(ControlActivitiesImpl.reportKey(result.replayId()));
+    if (result.reportUri() == null) {
+      // Only an ERROR has no report: the store it goes to was down. The reason says what it would have said.
+      if (!json) {
+        out.printf("verdict: %s%n", result.verdict());
+        out.printf("reason:  %s%n", result.reason());
+        out.println("report:  none (it could not be written)");
+      }
+      out.flush();
+      return;
+    }
+    byte[] report = components.read(result.reportUri());
     if (json) {
       out.print(new String(report, StandardCharsets.UTF_8));
     } else {
@@ -103,7 +130,11 @@ public final class ReplayCommand implements Callable<Integer> {
         out.printf("log:     %s (%d lines, sha256 %s%s)%n", parsed.log().uri(), parsed.log().lines(),
             parsed.log().sha256(), parsed.log().truncated() ? ", truncated" : "");
       }
-      if (parsed.verdict() == dev.timemachine.core.grading.Verdict.TRAINING_FAILED && !parsed.logTail().isEmpty()) {
+      if (parsed.error() != null) {
+        out.printf("failed:  %s (step %s, %s): %s%n", parsed.error().service(), parsed.error().step(),
+            parsed.error().type(), parsed.error().message());
+      }
+      if (parsed.verdict() == Verdict.TRAINING_FAILED && !parsed.logTail().isEmpty()) {
         List<String> tail = parsed.logTail();
         int from = Math.max(0, tail.size() - 20);
         out.printf("last %d log lines:%n", tail.size() - from);

@@ -103,6 +103,20 @@ class CliIT {
   }
 
   @Test
+  @Order(2)
+  void a_bad_replay_id_is_refused_at_once_and_no_workflow_is_started() throws Exception {
+    long started = System.nanoTime();
+    Result r = cli("replay", "churn@1", "--replay-id", "bad/id");
+    long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+
+    assertThat(r.exit()).as("stderr: %s", r.err()).isEqualTo(2);
+    assertThat(r.err()).startsWith("error: replay id 'bad/id' must be 1-128 of letters, digits");
+    assertThat(r.err()).as("no workflow started").doesNotContain("started (workflow");
+    assertThat(home.resolve("store")).as("no store opened").doesNotExist();
+    assertThat(millis).as("refused in %d ms, JVM start included", millis).isLessThan(2000);
+  }
+
+  @Test
   @Order(3)
   void snapshot_create_prints_the_root_digest_and_uri() throws Exception {
     Result r = cli("snapshot", "create", data.toString(), home.resolve("store").toUri().toString());

@@ -14,6 +14,11 @@ import dev.timemachine.core.model.TrainingLimits;
  * @param skipWriteBack true to leave the registry untouched (the CLI's {@code --no-write-back}); false,
  *     the default, writes the verdict back to the registry the version came from. It is a "skip" flag
  *     so that requests recorded before it existed arrive as false and replay the same commands.
+ * @param transientDeadlineSeconds how long a step that talks to a service (model registry, git host,
+ *     image registry, object store, Docker engine) is retried with backoff while that service is
+ *     unavailable, before the replay ends without a verdict ({@code ERROR}); it also bounds each input
+ *     step as a whole. Null or 0: {@link #DEFAULT_TRANSIENT_DEADLINE}. Seconds, because Jackson writes a
+ *     {@code Duration} as a number of a unit no reader can guess.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ReplayRequest(
@@ -22,8 +27,16 @@ public record ReplayRequest(
     TrainingLimits limits,
     String trainingTaskQueue,
     int heartbeatTimeoutSeconds,
-    boolean skipWriteBack) {
+    boolean skipWriteBack,
+    Long transientDeadlineSeconds) {
   public static final int DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
+  public static final java.time.Duration DEFAULT_TRANSIENT_DEADLINE = java.time.Duration.ofMinutes(30);
+
+  public ReplayRequest(
+      String replayId, String modelSpec, TrainingLimits limits, String trainingTaskQueue, int heartbeatTimeoutSeconds,
+      boolean skipWriteBack) {
+    this(replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, skipWriteBack, null);
+  }
 
   public ReplayRequest(String replayId, String modelSpec, TrainingLimits limits, String trainingTaskQueue) {
     this(replayId, modelSpec, limits, trainingTaskQueue, 0, false);
@@ -36,7 +49,21 @@ public record ReplayRequest(
 
   /** The same request without the write-back. */
   public ReplayRequest withoutWriteBack() {
-    return new ReplayRequest(replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, true);
+    return new ReplayRequest(
+        replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, true, transientDeadlineSeconds);
+  }
+
+  /** The same request with another transient deadline (whole seconds; at least one). */
+  public ReplayRequest withTransientDeadline(java.time.Duration deadline) {
+    return new ReplayRequest(
+        replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, skipWriteBack,
+        Math.max(1, deadline.toSeconds()));
+  }
+
+  public java.time.Duration transientDeadline() {
+    return transientDeadlineSeconds == null || transientDeadlineSeconds <= 0
+        ? DEFAULT_TRANSIENT_DEADLINE
+        : java.time.Duration.ofSeconds(transientDeadlineSeconds);
   }
 
   public java.time.Duration heartbeatTimeout() {

@@ -3,6 +3,8 @@ package dev.timemachine.workflow;
 import dev.timemachine.core.grading.Comparison;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.model.InputCheck;
+import dev.timemachine.core.model.InputKind;
+import dev.timemachine.core.model.InputResult;
 import dev.timemachine.core.model.ModelVersion;
 import dev.timemachine.core.report.ReplayReport;
 import dev.timemachine.core.model.TrainingLimits;
@@ -14,8 +16,6 @@ import com.uber.m3.tally.Scope;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.failure.ActivityFailure;
-import io.temporal.failure.ApplicationFailure;
-import io.temporal.failure.TimeoutFailure;
 import io.temporal.workflow.Async;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
@@ -31,18 +31,19 @@ import org.slf4j.Logger;
 /**
  * Deterministic orchestration of one replay: resolve, materialize the three inputs in parallel on one
  * training host, train, compare, write the report. No I/O here; every effect is an activity.
+ *
+ * <p>Two generations live here (see docs/workflow-versioning.md). Replays started before change {@value
+ * #TYPED_RESULTS} take {@link #replayV0}: any failed input step made the input unverifiable, and a failed
+ * resolve, host pick or comparison failed the workflow without a report. Newer replays take {@link
+ * #replayV1}: only an {@code INPUT_UNVERIFIABLE} failure makes an input unverifiable; a service that stays
+ * unavailable past the request's transient deadline ends the replay with verdict {@code ERROR}, a report
+ * naming the service, and no write-back.
  */
 public class ReplayWorkflowImpl implements ReplayWorkflow {
   private static final Logger log = Workflow.getLogger(ReplayWorkflowImpl.class);
 
-  /** Failure types that retrying cannot fix. */
-  static final String[] DO_NOT_RETRY = {
-    ErrorType.INVALID_INPUT.name(),
-    ErrorType.NOT_FOUND.name(),
-    ErrorType.CONFLICT.name(),
-    ErrorType.CONFIGURATION.name(),
-    ErrorType.INPUT_UNVERIFIABLE.name()
-  };
+  /** The change id of typed input results, the ERROR verdict and the transient deadline. */
+  static final String TYPED_RESULTS = "typed-input-results";
 
   private static final RetryOptions RETRY =
       RetryOptions.newBuilder()
@@ -50,7 +51,19 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
           .setBackoffCoefficient(2.0)
           .setMaximumInterval(Duration.ofMinutes(1))
           .setMaximumAttempts(6)
-          .setDoNotRetry(DO_NOT_RETRY)
+          .setDoNotRetry(Failures.DO_NOT_RETRY)
+          .build();
+
+  /**
+   * For steps that talk to a service: retried with backoff, as often as fits in the step's schedule-to-close
+   * timeout (the request's transient deadline), never for the types retrying cannot fix.
+   */
+  private static final RetryOptions RETRY_UNTIL_DEADLINE =
+      RetryOptions.newBuilder()
+          .setInitialInterval(Duration.ofSeconds(1))
+          .setBackoffCoefficient(2.0)
+          .setMaximumInterval(Duration.ofMinutes(1))
+          .setDoNotRetry(Failures.DO_NOT_RETRY)
           .build();
 
   private final ControlActivities control =
@@ -73,6 +86,12 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
 
   @Override
   public ReplayResult replay(ReplayRequest request) {
+    int version = Workflow.getVersion(TYPED_RESULTS, Workflow.DEFAULT_VERSION, 1);
+    return version == Workflow.DEFAULT_VERSION ? replayV0(request) : replayV1(request);
+  }
+
+  /** The sequence of replays started before {@value #TYPED_RESULTS}; kept for their histories. */
+  private ReplayResult replayV0(ReplayRequest request) {
     long started = Workflow.currentTimeMillis();
     TrainingLimits limits = request.limits() == null ? TrainingLimits.DEFAULT : request.limits();
     Report report = new Report(request.replayId(), request.modelSpec(), started, limits);
@@ -82,11 +101,11 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     try {
       version = resolver(request).resolve(request.modelSpec());
     } catch (ActivityFailure failure) {
-      ApplicationFailure app = applicationCause(failure);
-      if (app != null && ErrorType.INPUT_UNVERIFIABLE.name().equals(app.getType())) {
+      Failures.Decoded decoded = Failures.decode(failure);
+      if (decoded.is(ErrorType.INPUT_UNVERIFIABLE)) {
         // The registry has the version but not a complete triplet: that is a verdict, with a report.
         leave("resolve");
-        report.inputsUnverifiable(app.getOriginalMessage());
+        report.inputsUnverifiable(decoded.message());
         return finish(request, report);
       }
       throw failure;
@@ -101,14 +120,15 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     String hostQueue = anyHost.hostTaskQueue();
     TrainingActivities materialize = trainingStub(hostQueue, Duration.ofHours(2), request.heartbeatTimeout());
     Promise<Outcome> code =
-        timed("code", () -> materialize.checkoutCode(request.replayId(), triplet.code()));
+        timed("code", InputKind.CODE, () -> materialize.checkoutCode(request.replayId(), triplet.code()));
     Promise<Outcome> environment =
-        timed("environment", () -> materialize.pullImage(request.replayId(), triplet.environment().image()));
+        timed("environment", InputKind.ENVIRONMENT,
+            () -> materialize.pullImage(request.replayId(), triplet.environment().image()));
     Promise<Outcome> data =
-        timed("data", () -> materialize.restoreData(request.replayId(), triplet.data()));
+        timed("data", InputKind.DATA, () -> materialize.restoreData(request.replayId(), triplet.data()));
     Promise.allOf(code, environment, data).get();
     leave("materialize");
-    report.inputs = new ReplayReport.Inputs(code.get().status, environment.get().status, data.get().status);
+    report.inputs = new ReplayReport.Inputs(code.get().result, environment.get().result, data.get().result);
     report.evidence.put("code", code.get().evidence);
     report.evidence.put("environment", environment.get().evidence);
     report.evidence.put("data", data.get().evidence);
@@ -134,7 +154,7 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
       } catch (ActivityFailure failure) {
         leave("train");
         report.verdict = Verdict.TRAINING_FAILED;
-        report.reason = "training could not be run: " + describe(failure);
+        report.reason = "training could not be run: " + Failures.describe(failure);
         return finish(request, report);
       }
       leave("train");
@@ -159,11 +179,240 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
                 try {
                   host.cleanup(request.replayId());
                 } catch (ActivityFailure failure) {
-                  log.warn("cleanup of replay {} failed: {}", request.replayId(), describe(failure));
+                  log.warn("cleanup of replay {} failed: {}", request.replayId(), Failures.describe(failure));
                 }
               })
           .run();
     }
+  }
+
+  /**
+   * The sequence since {@value #TYPED_RESULTS}. Every step that talks to a service is retried until the
+   * request's transient deadline; a service still down then ends the replay with {@code ERROR} and a
+   * report that names it. The report is always written, except for a model that is not registered (or
+   * a spec that is not valid), and when the report store itself stays down.
+   */
+  private ReplayResult replayV1(ReplayRequest request) {
+    long started = Workflow.currentTimeMillis();
+    TrainingLimits limits = request.limits() == null ? TrainingLimits.DEFAULT : request.limits();
+    Duration deadline = request.transientDeadline();
+    Report report = new Report(request.replayId(), request.modelSpec(), started, limits);
+
+    enter("resolve");
+    ModelVersion version;
+    try {
+      version = untilDeadline(ControlActivities.class, null, deadline, Duration.ofHours(2), request.heartbeatTimeout())
+          .resolve(request.modelSpec());
+    } catch (ActivityFailure failure) {
+      leave("resolve");
+      Failures.Decoded decoded = Failures.decode(failure);
+      if (decoded.is(ErrorType.INPUT_UNVERIFIABLE)) {
+        // The registry has the version but not a complete triplet: that is a verdict, with a report.
+        report.inputsUnverifiable(decoded.message());
+        return finishV1(request, report, deadline);
+      }
+      if (decoded.is(ErrorType.NOT_FOUND) || decoded.is(ErrorType.INVALID_INPUT)) {
+        throw failure; // no such model version: there is nothing to report on
+      }
+      report.error("resolve", service(decoded, "the model registry of " + request.modelSpec()), decoded, deadline);
+      return finishV1(request, report, deadline);
+    }
+    leave("resolve");
+    report.version = version;
+    Triplet triplet = version.triplet();
+
+    // All training steps of this replay run on one host, where its work directory is.
+    enter("materialize");
+    String hostQueue;
+    try {
+      hostQueue = trainingStub(request.trainingTaskQueue(), Duration.ofMinutes(1), null).hostTaskQueue();
+    } catch (ActivityFailure failure) {
+      leave("materialize");
+      Failures.Decoded decoded = Failures.decode(failure);
+      report.error("host", service(decoded, "the training workers of queue " + request.trainingTaskQueue()), decoded,
+          deadline);
+      return finishV1(request, report, deadline);
+    }
+    TrainingActivities materialize =
+        untilDeadline(TrainingActivities.class, hostQueue, deadline, Duration.ofHours(2), request.heartbeatTimeout());
+    Promise<Outcome> code =
+        timedV1("code", InputKind.CODE, "the git host of " + triplet.code().repositoryUrl(),
+            () -> materialize.checkoutCode(request.replayId(), triplet.code()));
+    Promise<Outcome> environment =
+        timedV1("environment", InputKind.ENVIRONMENT, "the image registry of " + triplet.environment().image(),
+            () -> materialize.pullImage(request.replayId(), triplet.environment().image()));
+    Promise<Outcome> data =
+        timedV1("data", InputKind.DATA, "the object store of " + triplet.data().snapshotUri(),
+            () -> materialize.restoreData(request.replayId(), triplet.data()));
+    Promise.allOf(code, environment, data).get();
+    leave("materialize");
+    List<Outcome> outcomes = List.of(code.get(), environment.get(), data.get());
+    report.inputs = new ReplayReport.Inputs(code.get().result, environment.get().result, data.get().result);
+    report.evidence.put("code", code.get().evidence);
+    report.evidence.put("environment", environment.get().evidence);
+    report.evidence.put("data", data.get().evidence);
+
+    TrainingActivities host = trainingStub(hostQueue, Duration.ofHours(1), null);
+    try {
+      if (outcomes.stream().anyMatch(o -> o.result.state() == InputResult.State.UNVERIFIABLE)) {
+        // A recorded input really does not match: that is the model's verdict, whatever else was down.
+        report.verdict = Verdict.INPUTS_UNVERIFIABLE;
+        report.reason = unverifiedReason(report.inputs);
+        return finishV1(request, report, deadline);
+      }
+      Outcome outage = outcomes.stream().filter(o -> o.outage != null).findFirst().orElse(null);
+      if (outage != null) {
+        report.error(outage.result.kind().name().toLowerCase(java.util.Locale.ROOT), outage.service, outage.outage,
+            deadline);
+        return finishV1(request, report, deadline);
+      }
+
+      enter("train");
+      TrainingActivities trainer =
+          trainingStub(hostQueue, Duration.ofSeconds(limits.timeoutSeconds()).plusMinutes(30), request.heartbeatTimeout());
+      TrainingResult result;
+      try {
+        result =
+            trainer.train(
+                new TrainingSpec(
+                    request.replayId(), triplet.environment().image(), triplet.code(),
+                    version.recorded().metricsFile(), limits, version.recorded().outputRules()));
+      } catch (ActivityFailure failure) {
+        leave("train");
+        Failures.Decoded decoded = Failures.decode(failure);
+        if (decoded.is(ErrorType.UNAVAILABLE)) {
+          report.error("train", service(decoded, "the Docker engine of " + hostQueue), decoded, deadline);
+        } else {
+          report.verdict = Verdict.TRAINING_FAILED;
+          report.reason = "training could not be run: " + decoded.message();
+        }
+        return finishV1(request, report, deadline);
+      }
+      leave("train");
+      report.training = result;
+      if (!result.succeeded()) {
+        report.verdict = Verdict.TRAINING_FAILED;
+        report.reason = result.failureSummary();
+        return finishV1(request, report, deadline);
+      }
+
+      enter("compare");
+      Comparison comparison;
+      try {
+        comparison = control.compare(version.recorded(), result);
+      } catch (ActivityFailure failure) {
+        leave("compare");
+        Failures.Decoded decoded = Failures.decode(failure);
+        report.error("compare", service(decoded, "the comparison on the control workers"), decoded, deadline);
+        return finishV1(request, report, deadline);
+      }
+      leave("compare");
+      report.comparison = comparison;
+      report.verdict = comparison.verdict();
+      report.reason = comparison.reason();
+      return finishV1(request, report, deadline);
+    } finally {
+      // Detached, so that the container and work directory are removed even when the replay is cancelled.
+      Workflow.newDetachedCancellationScope(
+              () -> {
+                try {
+                  host.cleanup(request.replayId());
+                } catch (ActivityFailure failure) {
+                  log.warn("cleanup of replay {} failed: {}", request.replayId(), Failures.describe(failure));
+                }
+              })
+          .run();
+    }
+  }
+
+  /**
+   * Writes the report (retried until the deadline while the store is down) and, unless the verdict is
+   * {@code ERROR} or write-back is skipped, writes the verdict back. A report that cannot be written
+   * turns the result into {@code ERROR} naming the store, with the verdict it would have had in the reason.
+   */
+  private ReplayResult finishV1(ReplayRequest request, Report report, Duration deadline) {
+    enter("report");
+    long now = Workflow.currentTimeMillis();
+    durations.put("total", now - report.startedAt);
+    ReplayReport written = report.build(now, durations);
+    String uri;
+    try {
+      uri = untilDeadline(ControlActivities.class, null, deadline, Duration.ofMinutes(5), null).writeReport(written);
+    } catch (ActivityFailure failure) {
+      Failures.Decoded decoded = Failures.decode(failure);
+      String service = service(decoded, "the report store");
+      String reason = "the report could not be written to " + service + ": " + decoded.message()
+          + "; the outcome would have been " + written.verdict() + " (" + written.verdictReason()
+          + "); no verdict, nothing written back";
+      log.warn("replay {}: {}", request.replayId(), reason);
+      step = "done";
+      return new ReplayResult(request.replayId(), Verdict.ERROR, reason, null, null, service);
+    }
+    leave("report");
+    String writeBackProblem = null;
+    if (!request.skipWriteBack() && written.verdict() != Verdict.ERROR) {
+      try {
+        control.recordVerdict(request.modelSpec(), written, uri);
+      } catch (ActivityFailure failure) {
+        // The report is the record; write-back is a convenience and must not change the verdict.
+        writeBackProblem = Failures.describe(failure);
+        log.warn("could not write the verdict back to the registry: {}", writeBackProblem);
+      }
+    }
+    recordMetrics(written);
+    step = "done";
+    return new ReplayResult(
+        request.replayId(), written.verdict(), written.verdictReason(), uri, writeBackProblem,
+        written.error() == null ? null : written.error().service());
+  }
+
+  /** The service a failure names, else what the step talks to. */
+  private static String service(Failures.Decoded failure, String fallback) {
+    return failure.details().service() != null ? failure.details().service() : fallback;
+  }
+
+  /**
+   * A stub whose steps are retried with backoff until {@code deadline} (their schedule-to-close timeout),
+   * each attempt bounded by {@code startToClose}; on {@code queue}, or the workflow's own when null.
+   */
+  private static <T> T untilDeadline(
+      Class<T> activities, String queue, Duration deadline, Duration startToClose, Duration heartbeat) {
+    ActivityOptions.Builder options =
+        ActivityOptions.newBuilder()
+            .setScheduleToCloseTimeout(deadline)
+            .setStartToCloseTimeout(startToClose.compareTo(deadline) < 0 ? startToClose : deadline)
+            .setRetryOptions(RETRY_UNTIL_DEADLINE);
+    if (queue != null) {
+      options.setTaskQueue(queue);
+    }
+    if (heartbeat != null) {
+      options.setHeartbeatTimeout(heartbeat);
+    }
+    return Workflow.newActivityStub(activities, options.build());
+  }
+
+  /**
+   * V1: runs a materialize step asynchronously, timing it. Only an {@code INPUT_UNVERIFIABLE} failure
+   * makes the input unverifiable; any other failure (its service down past the deadline) leaves it
+   * not checked, and is the replay's outage.
+   */
+  private Promise<Outcome> timedV1(String name, InputKind kind, String service, Supplier<InputCheck> activity) {
+    long start = Workflow.currentTimeMillis();
+    return Async.function(activity::get)
+        .handle(
+            (check, failure) -> {
+              durations.put(name, Workflow.currentTimeMillis() - start);
+              if (failure == null) {
+                return new Outcome(InputResult.verified(kind), check.evidence(), null);
+              }
+              Failures.Decoded decoded = Failures.decode(failure);
+              if (decoded.is(ErrorType.INPUT_UNVERIFIABLE)) {
+                return new Outcome(InputResult.unverifiable(kind, decoded.message()), null, null);
+              }
+              String failed = service(decoded, service);
+              return new Outcome(
+                  InputResult.notChecked(kind, failed + " failed: " + decoded.message()), null, decoded, failed);
+            });
   }
 
   private ReplayResult finish(ReplayRequest request, Report report) {
@@ -179,7 +428,7 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
         control.recordVerdict(request.modelSpec(), written, uri);
       } catch (ActivityFailure failure) {
         // The report is the record; write-back is a convenience and must not change the verdict.
-        writeBackProblem = describe(failure);
+        writeBackProblem = Failures.describe(failure);
         log.warn("could not write the verdict back to the registry: {}", writeBackProblem);
       }
     }
@@ -229,17 +478,17 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     return Workflow.newActivityStub(TrainingActivities.class, options.build());
   }
 
-  /** Runs a materialize step asynchronously, timing it and turning its failure into a status. */
-  private Promise<Outcome> timed(String name, Supplier<InputCheck> activity) {
+  /** V0: runs a materialize step asynchronously, timing it; any failure makes the input unverifiable. */
+  private Promise<Outcome> timed(String name, InputKind kind, Supplier<InputCheck> activity) {
     long start = Workflow.currentTimeMillis();
     return Async.function(activity::get)
         .handle(
             (check, failure) -> {
               durations.put(name, Workflow.currentTimeMillis() - start);
               if (failure == null) {
-                return new Outcome(ReplayReport.VERIFIED, check.evidence());
+                return new Outcome(InputResult.verified(kind), check.evidence(), null);
               }
-              return new Outcome(describe(failure), null);
+              return new Outcome(InputResult.unverifiable(kind, Failures.describe(failure)), null, null);
             });
   }
 
@@ -253,44 +502,29 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     finishedSteps.add(name);
   }
 
+  /** "code: why; data: why" for every input that is not verified (v0: all of them are unverifiable). */
   private static String unverifiedReason(ReplayReport.Inputs inputs) {
     List<String> problems = new ArrayList<>();
-    if (!ReplayReport.VERIFIED.equals(inputs.code())) {
-      problems.add("code: " + inputs.code());
-    }
-    if (!ReplayReport.VERIFIED.equals(inputs.environment())) {
-      problems.add("environment: " + inputs.environment());
-    }
-    if (!ReplayReport.VERIFIED.equals(inputs.data())) {
-      problems.add("data: " + inputs.data());
+    for (InputResult input : List.of(inputs.code(), inputs.environment(), inputs.data())) {
+      if (!input.verified()) {
+        problems.add(input.kind().name().toLowerCase(java.util.Locale.ROOT) + ": "
+            + (input.detail() == null ? input.state().name() : input.detail()));
+      }
     }
     return String.join("; ", problems);
   }
 
-  private static ApplicationFailure applicationCause(Throwable failure) {
-    for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof ApplicationFailure app) {
-        return app;
-      }
+  /**
+   * A materialize step's outcome.
+   *
+   * @param outage the decoded failure when a service failed (not when the input was unverifiable)
+   * @param service the service that failed, when {@code outage} is set
+   */
+  private record Outcome(InputResult result, String evidence, Failures.Decoded outage, String service) {
+    Outcome(InputResult result, String evidence, Failures.Decoded outage) {
+      this(result, evidence, outage, null);
     }
-    return null;
   }
-
-  /** One line for a failed activity: its own message if it said one, else what timed out. */
-  static String describe(Throwable failure) {
-    ApplicationFailure app = applicationCause(failure);
-    if (app != null) {
-      return app.getOriginalMessage();
-    }
-    for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof TimeoutFailure timeout) {
-        return "the step timed out (" + timeout.getTimeoutType() + ")";
-      }
-    }
-    return String.valueOf(failure.getMessage());
-  }
-
-  private record Outcome(String status, String evidence) {}
 
   /** The report being assembled; built into an immutable {@link ReplayReport} at the end. */
   private static final class Report {
@@ -299,8 +533,8 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     final long startedAt;
     final TrainingLimits limits;
     ModelVersion version;
-    ReplayReport.Inputs inputs =
-        new ReplayReport.Inputs(ReplayReport.NOT_CHECKED, ReplayReport.NOT_CHECKED, ReplayReport.NOT_CHECKED);
+    ReplayReport.Inputs inputs = ReplayReport.Inputs.notChecked();
+    ReplayReport.Failure error;
     final Map<String, String> evidence = new LinkedHashMap<>();
     TrainingResult training;
     Comparison comparison;
@@ -317,6 +551,15 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     void inputsUnverifiable(String why) {
       verdict = Verdict.INPUTS_UNVERIFIABLE;
       reason = why;
+    }
+
+    /** No verdict: {@code service} failed at {@code step}, after retries until {@code deadline} if it timed out. */
+    void error(String step, String service, Failures.Decoded failure, Duration deadline) {
+      verdict = Verdict.ERROR;
+      error = new ReplayReport.Failure(step, service, failure.type(), failure.message());
+      reason = service + " failed (step " + step + ")"
+          + (failure.timedOut() ? ", still after retrying for " + deadline.toSeconds() + " s" : "") + ": "
+          + failure.message() + "; no verdict, nothing written back";
     }
 
     ReplayReport build(long finishedAt, Map<String, Long> durations) {
@@ -340,7 +583,8 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
           training == null ? null : training.outputsUri(),
           Instant.ofEpochMilli(startedAt),
           Instant.ofEpochMilli(finishedAt),
-          new LinkedHashMap<>(durations));
+          new LinkedHashMap<>(durations),
+          error);
     }
   }
 }

@@ -30,6 +30,12 @@ final class FakeActivities {
     final List<String> verdictsRecorded = Collections.synchronizedList(new ArrayList<>());
     /** What recordVerdict throws, if anything (e.g. a registry that refuses the write). */
     RuntimeException verdictFailure;
+    /** What compare throws, if anything. */
+    RuntimeException compareFailure;
+    /** What writeReport throws, if anything (e.g. a report store that is down). */
+    RuntimeException reportFailure;
+    final AtomicInteger resolveCalls = new AtomicInteger();
+    final AtomicInteger reportCalls = new AtomicInteger();
 
     Control(Supplier<ModelVersion> resolve) {
       this.resolve = resolve;
@@ -37,16 +43,24 @@ final class FakeActivities {
 
     @Override
     public ModelVersion resolve(String modelSpec) {
+      resolveCalls.incrementAndGet();
       return resolve.get().forWorkflow();
     }
 
     @Override
     public Comparison compare(RecordedOutputs recorded, TrainingResult rebuilt) {
+      if (compareFailure != null) {
+        throw compareFailure;
+      }
       return Comparison.of(recorded, rebuilt);
     }
 
     @Override
     public String writeReport(ReplayReport report) {
+      reportCalls.incrementAndGet();
+      if (reportFailure != null) {
+        throw reportFailure;
+      }
       reports.add(report);
       return "file:///store/reports/" + report.replayId() + ".json";
     }
@@ -65,6 +79,7 @@ final class FakeActivities {
     Supplier<InputCheck> image = () -> new InputCheck(InputKind.ENVIRONMENT, "image verified");
     Supplier<InputCheck> data = () -> new InputCheck(InputKind.DATA, "1 file verified");
     Supplier<TrainingResult> train;
+    Supplier<String> hostQueue = () -> ReplayWorkflowTest.TRAINING_QUEUE;
     final AtomicInteger trainCalls = new AtomicInteger();
     final AtomicInteger imageCalls = new AtomicInteger();
     final List<String> cleaned = Collections.synchronizedList(new ArrayList<>());
@@ -75,7 +90,7 @@ final class FakeActivities {
 
     @Override
     public String hostTaskQueue() {
-      return ReplayWorkflowTest.TRAINING_QUEUE;
+      return hostQueue.get();
     }
 
     @Override

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.model.InputKind;
+import dev.timemachine.core.model.InputResult;
 import dev.timemachine.core.report.ReplayReport;
-import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.model.Tolerance;
 import dev.timemachine.core.model.TrainingLimits;
 import dev.timemachine.core.model.TrainingResult;
@@ -17,13 +17,17 @@ import io.temporal.client.WorkflowOptions;
 import io.temporal.failure.ApplicationFailure;
 import io.temporal.testing.TestWorkflowEnvironment;
 import io.temporal.worker.Worker;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class ReplayWorkflowTest {
@@ -157,9 +161,10 @@ class ReplayWorkflowTest {
     assertThat(result.reason()).startsWith("data: ").contains("customers.csv");
     assertThat(fake.trainCalls).as("no training started").hasValue(0);
     ReplayReport report = report();
-    assertThat(report.inputs().code()).isEqualTo(ReplayReport.VERIFIED);
-    assertThat(report.inputs().environment()).isEqualTo(ReplayReport.VERIFIED);
-    assertThat(report.inputs().data()).contains("customers.csv");
+    assertThat(report.inputs().code().verified()).as("code verified").isTrue();
+    assertThat(report.inputs().environment().verified()).as("environment verified").isTrue();
+    assertThat(report.inputs().data().state()).isEqualTo(InputResult.State.UNVERIFIABLE);
+    assertThat(report.inputs().data().detail()).contains("customers.csv");
     assertThat(report.trainingExitCode()).isNull();
     assertThat(fake.cleaned).containsExactly("replay-test-1");
   }
@@ -268,12 +273,156 @@ class ReplayWorkflowTest {
     assertThat(result.writeBackProblem()).isEqualTo("MLflow denied POST model-versions/set-tag (403)");
   }
 
+  private static ReplayRequest withDeadline(java.time.Duration deadline) {
+    return new ReplayRequest("replay-test-1", "churn@1", TrainingLimits.DEFAULT, TRAINING_QUEUE)
+        .withTransientDeadline(deadline);
+  }
+
+  private static FakeActivities.Training bitwiseTraining() {
+    return new FakeActivities.Training(
+        () -> Fixtures.rebuilt(List.of(Fixtures.MODEL, Fixtures.METRICS), Map.of("accuracy", 0.9, "f1", 0.7)));
+  }
+
+  /** What an activity throws for a service that is down: a retryable failure that names the service. */
+  private static ApplicationFailure unavailable(String message, String service) {
+    return ApplicationFailure.newFailure(
+        message, ErrorType.UNAVAILABLE.name(), new FailureDetails(null, null, service));
+  }
+
   @Test
-  void the_error_types_that_retrying_cannot_fix_are_not_retried() {
-    assertThat(ReplayWorkflowImpl.DO_NOT_RETRY)
-        .contains(ErrorType.INPUT_UNVERIFIABLE.name(), ErrorType.INVALID_INPUT.name(), ErrorType.NOT_FOUND.name())
-        .doesNotContain(ErrorType.UNAVAILABLE.name());
-    assertThat(ErrorType.UNAVAILABLE.retryable()).isTrue();
-    assertThat(new TimemachineException(ErrorType.CONFLICT, "x").type().retryable()).isFalse();
+  void an_image_registry_outage_past_the_deadline_is_an_error_without_a_verdict_or_write_back() {
+    FakeActivities.Training fake = bitwiseTraining();
+    fake.image = () -> {
+      throw unavailable("could not pull 127.0.0.1:5055/env@sha256:aa from registry 127.0.0.1:5055: connection refused",
+          "image registry 127.0.0.1:5055");
+    };
+    ReplayResult result =
+        replay(new FakeActivities.Control(() -> Fixtures.version(Map.of())), fake,
+            withDeadline(java.time.Duration.ofSeconds(90)));
+
+    assertThat(result.verdict()).isEqualTo(Verdict.ERROR);
+    assertThat(result.failedService()).isEqualTo("image registry 127.0.0.1:5055");
+    assertThat(result.reason()).contains("image registry 127.0.0.1:5055", "90 s", "connection refused");
+    assertThat(fake.imageCalls.get()).as("pull attempts within the deadline").isGreaterThan(3);
+    assertThat(fake.trainCalls).as("no training started").hasValue(0);
+    assertThat(control.verdictsRecorded).as("verdicts written back").isEmpty();
+    ReplayReport report = report();
+    assertThat(report.verdict()).isEqualTo(Verdict.ERROR);
+    assertThat(report.error()).isNotNull();
+    assertThat(report.error().step()).isEqualTo("environment");
+    assertThat(report.error().service()).isEqualTo("image registry 127.0.0.1:5055");
+    assertThat(report.error().type()).isEqualTo(ErrorType.UNAVAILABLE.name());
+    assertThat(report.inputs().environment().state()).as("the image was not checked, not found unverifiable")
+        .isEqualTo(InputResult.State.NOT_CHECKED);
+    assertThat(report.inputs().code().verified()).isTrue();
+    assertThat(fake.cleaned).containsExactly("replay-test-1");
+  }
+
+  @Test
+  void an_image_registry_back_within_the_deadline_gives_the_true_verdict() {
+    FakeActivities.Training fake = bitwiseTraining();
+    var verified = fake.image;
+    AtomicInteger attempts = new AtomicInteger();
+    fake.image = () -> {
+      if (attempts.incrementAndGet() < 5) {
+        throw unavailable("connection refused", "image registry 127.0.0.1:5055");
+      }
+      return verified.get();
+    };
+    ReplayResult result =
+        replay(new FakeActivities.Control(() -> Fixtures.version(Map.of())), fake,
+            withDeadline(java.time.Duration.ofSeconds(90)));
+
+    assertThat(result.verdict()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+    assertThat(attempts).as("pull attempts").hasValue(5);
+    assertThat(report().error()).isNull();
+    assertThat(control.verdictsRecorded).containsExactly("churn@1=REPRODUCED_BITWISE");
+  }
+
+  @Test
+  void a_model_registry_outage_is_an_error_with_a_report() {
+    FakeActivities.Control fake = new FakeActivities.Control(() -> {
+      throw unavailable("MLflow at http://127.0.0.1:5050 does not answer", "the model registry of mlflow:churn@1");
+    });
+    FakeActivities.Training training = bitwiseTraining();
+    ReplayResult result = replay(fake, training, withDeadline(java.time.Duration.ofSeconds(60)));
+
+    assertThat(result.verdict()).isEqualTo(Verdict.ERROR);
+    assertThat(result.failedService()).isEqualTo("the model registry of mlflow:churn@1");
+    assertThat(fake.resolveCalls.get()).as("resolve attempts").isGreaterThan(1);
+    assertThat(report().error().step()).isEqualTo("resolve");
+    assertThat(report().triplet()).isNull();
+    assertThat(fake.verdictsRecorded).isEmpty();
+    assertThat(training.cleaned).as("no host was chosen, nothing to clean").isEmpty();
+  }
+
+  @Test
+  void a_host_that_fails_to_answer_is_an_error_with_a_report() {
+    FakeActivities.Training fake = bitwiseTraining();
+    fake.hostQueue = () -> {
+      throw ApplicationFailure.newNonRetryableFailure("work directory /work is not writable", ErrorType.CONFIGURATION.name());
+    };
+    ReplayResult result = replay(new FakeActivities.Control(() -> Fixtures.version(Map.of())), fake);
+
+    assertThat(result.verdict()).isEqualTo(Verdict.ERROR);
+    assertThat(result.reason()).contains("work directory /work is not writable");
+    assertThat(report().error().step()).isEqualTo("host");
+    assertThat(report().error().service()).contains(TRAINING_QUEUE);
+    assertThat(fake.trainCalls).hasValue(0);
+    assertThat(control.verdictsRecorded).isEmpty();
+  }
+
+  @Test
+  void a_failed_comparison_is_an_error_with_a_report() {
+    FakeActivities.Control fake = new FakeActivities.Control(() -> Fixtures.version(Map.of()));
+    fake.compareFailure = ApplicationFailure.newNonRetryableFailure("metrics file unreadable", "IllegalStateException");
+    FakeActivities.Training training = bitwiseTraining();
+    ReplayResult result = replay(fake, training);
+
+    assertThat(result.verdict()).isEqualTo(Verdict.ERROR);
+    assertThat(result.reason()).contains("metrics file unreadable");
+    assertThat(report().error().step()).isEqualTo("compare");
+    assertThat(report().trainingExitCode()).as("the training is in the report").isZero();
+    assertThat(fake.verdictsRecorded).isEmpty();
+    assertThat(training.cleaned).containsExactly("replay-test-1");
+  }
+
+  @Test
+  void a_report_store_outage_is_an_error_naming_the_store_and_nothing_is_written_back() {
+    FakeActivities.Control fake = new FakeActivities.Control(() -> Fixtures.version(Map.of()));
+    fake.reportFailure = unavailable("cannot access s3://bucket/reports/replay-test-1.json: connection refused",
+        "the report store s3://bucket");
+    FakeActivities.Training training = bitwiseTraining();
+    ReplayResult result = replay(fake, training, withDeadline(java.time.Duration.ofSeconds(60)));
+
+    assertThat(result.verdict()).isEqualTo(Verdict.ERROR);
+    assertThat(result.reportUri()).as("no report").isNull();
+    assertThat(result.failedService()).isEqualTo("the report store s3://bucket");
+    assertThat(result.reason()).contains("connection refused", "REPRODUCED_BITWISE");
+    assertThat(fake.reportCalls.get()).as("report attempts").isGreaterThan(1);
+    assertThat(fake.verdictsRecorded).isEmpty();
+    assertThat(training.cleaned).containsExactly("replay-test-1");
+  }
+
+  static Stream<ErrorType> typesRetryingCannotFix() {
+    return Arrays.stream(ErrorType.values()).filter(t -> !t.retryable());
+  }
+
+  /**
+   * The fake throws retryable failures (as a careless activity might) of a type that retrying cannot fix:
+   * only the workflow's do-not-retry list stops Temporal from retrying them until the deadline.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("typesRetryingCannotFix")
+  void the_error_types_that_retrying_cannot_fix_are_not_retried(ErrorType type) {
+    FakeActivities.Training fake = bitwiseTraining();
+    fake.image = () -> {
+      throw ApplicationFailure.newFailure("the pull failed with " + type, type.name());
+    };
+    replay(new FakeActivities.Control(() -> Fixtures.version(Map.of())), fake,
+        withDeadline(java.time.Duration.ofSeconds(60)));
+
+    assertThat(fake.imageCalls).as("pull attempts for %s", type).hasValue(1);
+    assertThat(Failures.DO_NOT_RETRY).doesNotContain(ErrorType.UNAVAILABLE.name());
   }
 }

@@ -11,7 +11,13 @@ public enum Verdict {
   /** A recorded input could not be obtained or did not match its hash; no training was started. */
   INPUTS_UNVERIFIABLE(3),
   /** The training entry point exited non-zero, was killed, or timed out. */
-  TRAINING_FAILED(1);
+  TRAINING_FAILED(1),
+  /**
+   * No verdict: a service the replay needs (image registry, object store, Docker engine, git host, model
+   * registry) stayed unavailable past the transient deadline, or a step of timemachine itself failed.
+   * Says nothing about the model, so it is never written back to the registry.
+   */
+  ERROR(4);
 
   private final int exitCode;
 
