@@ -1,6 +1,5 @@
 package dev.timemachine.cli;
 
-import dev.timemachine.activities.ControlActivitiesImpl;
 import dev.timemachine.core.json.Json;
 import dev.timemachine.core.report.ReplayReport;
 import dev.timemachine.core.model.TrainingLimits;
@@ -86,7 +85,7 @@ public final class ReplayCommand implements Callable<Integer> {
   }
 
   static void printResult(ReplayResult result, Components components, PrintWriter out, boolean json) {
-    byte[] report = components.store().getBytes(ControlActivitiesImpl.reportKey(result.replayId()));
+    byte[] report = components.readReport(result.reportUri());
     if (json) {
       out.print(new String(report, StandardCharsets.UTF_8));
     } else {
