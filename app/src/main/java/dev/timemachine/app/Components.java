@@ -6,7 +6,7 @@ import dev.timemachine.adapters.docker.DockerContainerEngine;
 import dev.timemachine.core.data.Snapshots;
 import dev.timemachine.adapters.git.JGitSourceCheckout;
 import dev.timemachine.adapters.store.ObjectStores;
-import dev.timemachine.adapters.store.S3Settings;
+import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.ports.ModelRegistry;
 import dev.timemachine.core.ports.ObjectStore;
 import dev.timemachine.core.ports.SourceCheckout;
@@ -31,7 +31,7 @@ public final class Components implements AutoCloseable {
 
   public Components(Config config) {
     this.config = config;
-    this.stores = new ObjectStores(S3Settings.fromEnvironment(config.environment()));
+    this.stores = new ObjectStores(config.s3());
   }
 
   public Config config() {
@@ -40,16 +40,6 @@ public final class Components implements AutoCloseable {
 
   public ObjectStores stores() {
     return stores;
-  }
-
-  /**
-   * The bytes at an absolute object URI ({@code file:///…/reports/x.json}, {@code s3://bucket/…}), in
-   * whichever store it lives: a replay's report is read where the workflow wrote it, not where this
-   * process's configuration would put it.
-   */
-  public byte[] read(String objectUri) {
-    int slash = objectUri.lastIndexOf('/');
-    return stores.open(objectUri.substring(0, slash)).getBytes(objectUri.substring(slash + 1));
   }
 
   /** The store for the registry, snapshots made by the CLI, reports and rebuilt outputs. */
@@ -77,13 +67,34 @@ public final class Components implements AutoCloseable {
     return registries;
   }
 
+  /**
+   * The bytes of the report at {@code reportUri} (what a replay answers with), read through this
+   * process's stores: from {@link #store()} when it lies under its root, else from the store of its
+   * parent URI.
+   */
+  public byte[] readReport(String reportUri) {
+    if (reportUri == null || reportUri.isBlank()) {
+      throw TimemachineException.invalidInput("a report URI is required");
+    }
+    ObjectStore home = store();
+    String root = home.rootUri().endsWith("/") ? home.rootUri() : home.rootUri() + "/";
+    if (reportUri.startsWith(root)) {
+      return home.getBytes(reportUri.substring(root.length()));
+    }
+    int slash = reportUri.lastIndexOf('/');
+    if (slash <= 0 || slash == reportUri.length() - 1) {
+      throw TimemachineException.invalidInput("'" + reportUri + "' is not the URI of a report");
+    }
+    return stores.open(reportUri.substring(0, slash)).getBytes(reportUri.substring(slash + 1));
+  }
+
   public Snapshots snapshots() {
     return new Snapshots(stores);
   }
 
   public synchronized DockerContainerEngine engine() {
     if (engine == null) {
-      engine = new DockerContainerEngine(config.dockerHost());
+      engine = new DockerContainerEngine(config.docker().host());
     }
     return engine;
   }

@@ -1,130 +1,218 @@
 package dev.timemachine.app;
 
+import dev.timemachine.adapters.store.S3Settings;
 import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.model.TrainingLimits;
+import dev.timemachine.registries.mlflow.MlflowSettings;
 import dev.timemachine.workflow.ReplayRequest;
 import dev.timemachine.workflow.TaskQueues;
 import java.net.InetAddress;
+import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.Map;
+import software.amazon.awssdk.profiles.ProfileFile;
+import software.amazon.awssdk.profiles.ProfileFileSystemSetting;
+import software.amazon.awssdk.profiles.ProfileProperty;
 
 /**
- * Everything configurable, read from environment variables (the twelve-factor way, which is also how
- * docker-compose passes settings). Each variable is documented in README.md.
+ * Every setting of timemachine, read once from the environment (the twelve-factor way, which is also
+ * how docker-compose passes settings) into one immutable tree, and validated where it enters: a bad
+ * value is a configuration error naming the variable. The rest of the program gets typed settings
+ * from here; {@link #fromEnvironment()} is the only place that reads the process environment. Each
+ * variable is in README.md's configuration table.
  *
- * @param temporalAddress host:port of a Temporal frontend, or null for an in-process server
- * @param heartbeatTimeoutSeconds how long a training-host step may stay silent before Temporal counts
- *     its worker as dead and retries the step elsewhere (on the same host's queue); this is how long
- *     a replay waits after a worker is killed before a restarted worker takes it over
- * @param transientDeadline {@code TIMEMACHINE_TRANSIENT_DEADLINE} ({@code 90s}, {@code 30m}, {@code 2h};
- *     default 30m): how long a replay retries a service that is down before it ends with verdict ERROR
+ * <p>The flat accessors ({@link #controlQueue()}, {@link #storeUri()}, …) are shortcuts into the tree
+ * for the callers that predate it.
+ *
+ * @param stackTraces {@code TIMEMACHINE_DEBUG}: print stack traces of unexpected errors
  */
 public record Config(
-    String temporalAddress,
-    String namespace,
-    String controlQueue,
-    String trainingQueue,
-    String workerId,
-    Path home,
-    String storeUri,
-    Path workDir,
-    String dockerHost,
+    TemporalSettings temporal,
+    WorkerSettings worker,
+    StoreSettings store,
+    S3Settings s3,
+    DockerSettings docker,
     TrainingLimits limits,
-    int heartbeatTimeoutSeconds,
-    Map<String, String> environment,
-    java.time.Duration transientDeadline) {
+    MlflowConfig mlflow,
+    boolean stackTraces) {
 
+  /** The process environment: the one {@code System.getenv} of timemachine. */
   public static Config fromEnvironment() {
-    return fromEnvironment(System.getenv());
+    return fromEnvironment(processEnvironment());
   }
 
-  public static Config fromEnvironment(Map<String, String> env) {
-    Path home = Path.of(get(env, "TIMEMACHINE_HOME", Path.of(System.getProperty("user.home"), ".timemachine").toString()))
-        .toAbsolutePath();
-    TrainingLimits defaults = TrainingLimits.DEFAULT;
-    TrainingLimits limits =
-        new TrainingLimits(
-            parseDouble(env, "TIMEMACHINE_TRAIN_CPUS", defaults.cpus()),
-            parseBytes(env, "TIMEMACHINE_TRAIN_MEMORY", defaults.memoryBytes()),
-            parseLong(env, "TIMEMACHINE_TRAIN_TIMEOUT_SECONDS", defaults.timeoutSeconds()),
-            (int) parseLong(env, "TIMEMACHINE_TRAIN_PIDS", defaults.pidsLimit()));
-    String address = env.get("TEMPORAL_ADDRESS");
-    long heartbeat =
-        parseLong(env, "TIMEMACHINE_HEARTBEAT_TIMEOUT_SECONDS", ReplayRequest.DEFAULT_HEARTBEAT_TIMEOUT_SECONDS);
-    if (heartbeat < 5 || heartbeat > 3600) {
-      throw TimemachineException.configuration(
-          "TIMEMACHINE_HEARTBEAT_TIMEOUT_SECONDS=" + heartbeat + " is out of range",
-          "use 5 to 3600 seconds; workers heartbeat about once a second");
-    }
-    return new Config(
-        address == null || address.isBlank() ? null : address.trim(),
-        get(env, "TEMPORAL_NAMESPACE", "default"),
-        get(env, "TIMEMACHINE_CONTROL_QUEUE", TaskQueues.CONTROL),
-        get(env, "TIMEMACHINE_TRAINING_QUEUE", TaskQueues.TRAINING),
-        get(env, "TIMEMACHINE_WORKER_ID", hostname()),
+  /** Whether {@code TIMEMACHINE_DEBUG} asks for stack traces, without reading (or failing on) the rest. */
+  public static boolean stackTracesRequested() {
+    return new EnvReader(processEnvironment()).optional("TIMEMACHINE_DEBUG") != null;
+  }
+
+  private static Map<String, String> processEnvironment() {
+    return System.getenv();
+  }
+
+  public static Config fromEnvironment(Map<String, String> environment) {
+    EnvReader env = new EnvReader(environment);
+    Path userHome = Path.of(System.getProperty("user.home"));
+    Path home = Path.of(env.string("TIMEMACHINE_HOME", userHome.resolve(".timemachine").toString())).toAbsolutePath();
+    StoreSettings store = new StoreSettings(
         home,
-        get(env, "TIMEMACHINE_STORE", home.resolve("store").toUri().toString()),
-        Path.of(get(env, "TIMEMACHINE_WORK_DIR", home.resolve("work").toString())).toAbsolutePath(),
-        get(env, "DOCKER_HOST", "unix:///var/run/docker.sock"),
+        storeUri(env, home),
+        Path.of(env.string("TIMEMACHINE_WORK_DIR", home.resolve("work").toString())).toAbsolutePath());
+    WorkerSettings worker = new WorkerSettings(
+        env.string("TIMEMACHINE_CONTROL_QUEUE", TaskQueues.CONTROL),
+        env.string("TIMEMACHINE_TRAINING_QUEUE", TaskQueues.TRAINING),
+        env.string("TIMEMACHINE_WORKER_ID", hostname()),
+        (int) env.wholeNumber(
+            "TIMEMACHINE_HEARTBEAT_TIMEOUT_SECONDS", ReplayRequest.DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, 5, 3600),
+        env.string("TIMEMACHINE_METRICS_HOST", "127.0.0.1"),
+        (int) env.wholeNumber("TIMEMACHINE_METRICS_PORT", 9464, 0, 65535),
+        parseDeadline(env.map(), "TIMEMACHINE_TRANSIENT_DEADLINE", ReplayRequest.DEFAULT_TRANSIENT_DEADLINE));
+    TrainingLimits defaults = TrainingLimits.DEFAULT;
+    TrainingLimits limits = new TrainingLimits(
+        env.positiveNumber("TIMEMACHINE_TRAIN_CPUS", defaults.cpus()),
+        env.size("TIMEMACHINE_TRAIN_MEMORY", defaults.memoryBytes(), 6L << 20),
+        env.wholeNumber("TIMEMACHINE_TRAIN_TIMEOUT_SECONDS", defaults.timeoutSeconds(), 1, Long.MAX_VALUE),
+        (int) env.wholeNumber("TIMEMACHINE_TRAIN_PIDS", defaults.pidsLimit(), 1, Integer.MAX_VALUE));
+    return new Config(
+        TemporalSettings.fromEnvironment(env.map(), userHome),
+        worker,
+        store,
+        s3(env),
+        docker(env),
         limits,
-        (int) heartbeat,
-        Map.copyOf(env),
-        parseDeadline(env, "TIMEMACHINE_TRANSIENT_DEADLINE", ReplayRequest.DEFAULT_TRANSIENT_DEADLINE));
+        mlflow(env, userHome),
+        env.optional("TIMEMACHINE_DEBUG") != null);
+  }
+
+  private static String storeUri(EnvReader env, Path home) {
+    String uri = env.string("TIMEMACHINE_STORE", home.resolve("store").toUri().toString());
+    boolean s3 = uri.startsWith("s3://");
+    if (s3 && uri.substring("s3://".length()).replaceAll("/.*", "").isEmpty()
+        || !s3 && !uri.startsWith("file:") && uri.contains("://")) {
+      throw EnvReader.bad("TIMEMACHINE_STORE", uri, "is not a store URI",
+          "TIMEMACHINE_STORE=s3://bucket/prefix or file:///var/lib/timemachine/store");
+    }
+    return uri;
+  }
+
+  private static DockerSettings docker(EnvReader env) {
+    String host = env.string("DOCKER_HOST", DockerSettings.DEFAULT_HOST);
+    if (!host.matches("(unix|tcp|npipe)://.+")) {
+      throw EnvReader.bad("DOCKER_HOST", host, "is not a Docker engine address",
+          "DOCKER_HOST=unix:///var/run/docker.sock or tcp://HOST:2376");
+    }
+    return new DockerSettings(host);
+  }
+
+  /**
+   * S3 as the AWS SDK would configure itself from these variables, plus timemachine's alias and
+   * defaults. Endpoint: {@code TIMEMACHINE_S3_ENDPOINT} (the alias, wins), else the SDK's standard
+   * {@code AWS_ENDPOINT_URL_S3}, else {@code AWS_ENDPOINT_URL} (neither if {@code
+   * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true}), else whatever the SDK's own chain finds (the {@code
+   * aws.endpointUrlS3} system property, {@code endpoint_url} in the AWS config file), else AWS.
+   * Region: {@code AWS_REGION}, else {@code AWS_DEFAULT_REGION}, else the AWS config file's profile,
+   * else {@code us-east-1} (never instance metadata). Credentials: the static pair (with {@code
+   * AWS_SESSION_TOKEN}) if given, else the SDK's default chain. Reading the endpoint and pair here,
+   * from the map, rather than leaving them to the SDK's reading of the process environment keeps the
+   * tree the whole truth: a test's map, the path-style default and every error message agree.
+   */
+  static S3Settings s3(EnvReader env) {
+    String endpointVariable = null;
+    String endpoint = null;
+    for (String name : new String[] {"TIMEMACHINE_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}) {
+      if (!name.equals("TIMEMACHINE_S3_ENDPOINT") && Boolean.TRUE.equals(env.bool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))) {
+        break;
+      }
+      URI uri = env.httpUrl(name, "http://127.0.0.1:9000");
+      if (uri != null) {
+        endpointVariable = name;
+        endpoint = uri.toString();
+        break;
+      }
+    }
+    Boolean pathStyle = env.bool("TIMEMACHINE_S3_PATH_STYLE");
+    String region = env.optional("AWS_REGION");
+    if (region == null) {
+      region = env.optional("AWS_DEFAULT_REGION");
+    }
+    if (region == null) {
+      region = profileRegion(env);
+    }
+    String accessKey = env.optional("AWS_ACCESS_KEY_ID");
+    String secretKey = env.optional("AWS_SECRET_ACCESS_KEY");
+    if ((accessKey == null) != (secretKey == null)) {
+      throw TimemachineException.configuration(
+          "only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set",
+          "set both for a static key pair, or neither for the AWS SDK's default credential chain");
+    }
+    return new S3Settings(
+        endpoint, endpointVariable, region == null ? S3Settings.DEFAULT_REGION : region, accessKey, secretKey,
+        env.optional("AWS_SESSION_TOKEN"), pathStyle != null ? pathStyle : endpoint != null);
+  }
+
+  /** The region of the AWS config file's profile ({@code AWS_PROFILE}, {@code AWS_CONFIG_FILE}), or null. */
+  private static String profileRegion(EnvReader env) {
+    try {
+      String file = env.optional(ProfileFileSystemSetting.AWS_CONFIG_FILE.environmentVariable());
+      ProfileFile profiles = file != null
+          ? ProfileFile.builder().content(Path.of(file)).type(ProfileFile.Type.CONFIGURATION).build()
+          : ProfileFile.defaultProfileFile();
+      String profile = env.string(ProfileFileSystemSetting.AWS_PROFILE.environmentVariable(), "default");
+      return profiles.profile(profile).flatMap(p -> p.property(ProfileProperty.REGION)).orElse(null);
+    } catch (RuntimeException e) {
+      // An unreadable AWS config file leaves the region to its default, as it would the SDK's chain.
+      return null;
+    }
+  }
+
+  private static MlflowConfig mlflow(EnvReader env, Path userHome) {
+    String python = env.optional("TIMEMACHINE_MLFLOW_PYTHON");
+    Path cache = Path.of(env.string("TIMEMACHINE_CACHE_DIR", userHome.resolve(".cache").resolve("timemachine").toString()));
+    Path pythonPath = python != null ? Path.of(python) : cache.resolve("mlflow-venv/bin/python");
+    try {
+      return new MlflowConfig(MlflowSettings.fromEnvironment(env.map()), null, pythonPath);
+    } catch (TimemachineException e) {
+      return new MlflowConfig(null, e, pythonPath);
+    }
   }
 
   public boolean embeddedTemporal() {
-    return temporalAddress == null;
+    return temporal.isEmbedded();
+  }
+
+  /** host:port of the Temporal frontend, or null for the in-process server. */
+  public String temporalAddress() {
+    return temporal.address();
+  }
+
+  public String namespace() {
+    return temporal.namespace();
+  }
+
+  public String controlQueue() {
+    return worker.controlQueue();
+  }
+
+  public String trainingQueue() {
+    return worker.trainingQueue();
+  }
+
+  public String workerId() {
+    return worker.workerId();
   }
 
   /** This host's own training queue: stable per worker id, so a restarted worker resumes its replays. */
   public String hostQueue() {
-    return trainingQueue + "@" + workerId;
+    return worker.hostQueue();
   }
 
-  public Config withLimits(TrainingLimits newLimits) {
-    return new Config(
-        temporalAddress, namespace, controlQueue, trainingQueue, workerId, home, storeUri, workDir, dockerHost, newLimits,
-        heartbeatTimeoutSeconds, environment, transientDeadline);
+  public int heartbeatTimeoutSeconds() {
+    return worker.heartbeatTimeoutSeconds();
   }
 
-  private static String get(Map<String, String> env, String name, String fallback) {
-    String value = env.get(name);
-    return value == null || value.isBlank() ? fallback : value.trim();
-  }
-
-  private static double parseDouble(Map<String, String> env, String name, double fallback) {
-    String value = env.get(name);
-    try {
-      return value == null || value.isBlank() ? fallback : Double.parseDouble(value.trim());
-    } catch (NumberFormatException e) {
-      throw TimemachineException.configuration(name + "='" + value + "' is not a number", "e.g. " + name + "=2");
-    }
-  }
-
-  private static long parseLong(Map<String, String> env, String name, long fallback) {
-    String value = env.get(name);
-    try {
-      return value == null || value.isBlank() ? fallback : Long.parseLong(value.trim());
-    } catch (NumberFormatException e) {
-      throw TimemachineException.configuration(name + "='" + value + "' is not a whole number", "e.g. " + name + "=3600");
-    }
-  }
-
-  /** Parses sizes like {@code 512m}, {@code 2g}, {@code 1073741824}. */
-  public static long parseSize(String value) {
-    String v = value.trim().toLowerCase(Locale.ROOT);
-    long unit = 1;
-    char last = v.isEmpty() ? ' ' : v.charAt(v.length() - 1);
-    switch (last) {
-      case 'k' -> unit = 1L << 10;
-      case 'm' -> unit = 1L << 20;
-      case 'g' -> unit = 1L << 30;
-      default -> {}
-    }
-    String digits = unit == 1 ? v : v.substring(0, v.length() - 1);
-    return Math.round(Double.parseDouble(digits) * unit);
+  public java.time.Duration transientDeadline() {
+    return worker.transientDeadline();
   }
 
   /** Parses {@code 90s}, {@code 30m}, {@code 2h} (a whole number and a unit), at least one second. */
@@ -133,10 +221,9 @@ public record Config(
     if (value == null || value.isBlank()) {
       return fallback;
     }
-    var m = java.util.regex.Pattern.compile("([0-9]{1,7})([smh])").matcher(value.trim().toLowerCase(Locale.ROOT));
+    var m = java.util.regex.Pattern.compile("([0-9]{1,7})([smh])").matcher(value.trim().toLowerCase(java.util.Locale.ROOT));
     if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
-      throw TimemachineException.configuration(
-          name + "='" + value + "' is not a duration", "use a whole number with s, m or h, e.g. " + name + "=30m");
+      throw EnvReader.bad(name, value, "is not a duration", name + "=30m (a whole number with s, m or h)");
     }
     long n = Long.parseLong(m.group(1));
     return switch (m.group(2)) {
@@ -146,16 +233,29 @@ public record Config(
     };
   }
 
-  private static long parseBytes(Map<String, String> env, String name, long fallback) {
-    String value = env.get(name);
-    if (value == null || value.isBlank()) {
-      return fallback;
-    }
-    try {
-      return parseSize(value);
-    } catch (NumberFormatException e) {
-      throw TimemachineException.configuration(name + "='" + value + "' is not a size", "e.g. " + name + "=2g");
-    }
+  public Path home() {
+    return store.home();
+  }
+
+  public String storeUri() {
+    return store.storeUri();
+  }
+
+  public Path workDir() {
+    return store.workDir();
+  }
+
+  public String dockerHost() {
+    return docker.host();
+  }
+
+  public Config withLimits(TrainingLimits newLimits) {
+    return new Config(temporal, worker, store, s3, docker, newLimits, mlflow, stackTraces);
+  }
+
+  /** Parses sizes like {@code 512m}, {@code 2g}, {@code 1073741824}; throws NumberFormatException. */
+  public static long parseSize(String value) {
+    return EnvReader.parseSize(value);
   }
 
   private static String hostname() {

@@ -41,7 +41,7 @@ public final class MlflowSupport {
   private MlflowSupport() {}
 
   static void addTo(Map<String, Supplier<ModelRegistry>> factories, Config config, Components components) {
-    factories.put(REGISTRY, () -> new MlflowRegistry(MlflowSettings.fromEnvironment(config.environment())));
+    factories.put(REGISTRY, () -> new MlflowRegistry(config.mlflow().require()));
   }
 
   /**
@@ -49,19 +49,7 @@ public final class MlflowSupport {
    * TIMEMACHINE_CACHE_DIR} (default {@code ~/.cache/timemachine}).
    */
   public static Path python(Config config) {
-    Map<String, String> env = config.environment();
-    String explicit = env.get(PYTHON);
-    Path python;
-    if (explicit != null && !explicit.isBlank()) {
-      python = Path.of(explicit);
-    } else {
-      String cache = env.get("TIMEMACHINE_CACHE_DIR");
-      Path cacheDir =
-          cache != null && !cache.isBlank()
-              ? Path.of(cache)
-              : Path.of(System.getProperty("user.home"), ".cache", "timemachine");
-      python = cacheDir.resolve("mlflow-venv/bin/python");
-    }
+    Path python = config.mlflow().python();
     if (!Files.isExecutable(python)) {
       throw TimemachineException.configuration(
           "no Python with mlflow at " + python,
@@ -102,7 +90,7 @@ public final class MlflowSupport {
    * aliases at it. This is the host-side half of recording for training that runs without network.
    */
   public static RecordedVersion record(Config config, Recording recording) {
-    MlflowSettings settings = MlflowSettings.fromEnvironment(config.environment());
+    MlflowSettings settings = config.mlflow().require();
     Path python = python(config);
     try {
       Path scripts = Files.createTempDirectory("timemachine-mlflow-");
@@ -147,13 +135,9 @@ public final class MlflowSupport {
     Path log = workDir.resolve("record_run.log");
     ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile()).redirectError(log.toFile());
     Map<String, String> env = builder.environment();
-    for (String name : List.of(
-        MlflowSettings.TRACKING_TOKEN, MlflowSettings.TRACKING_USERNAME, MlflowSettings.TRACKING_PASSWORD)) {
-      String value = config.environment().get(name);
-      if (value != null) {
-        env.put(name, value);
-      }
-    }
+    putIfSet(env, MlflowSettings.TRACKING_TOKEN, settings.token());
+    putIfSet(env, MlflowSettings.TRACKING_USERNAME, settings.username());
+    putIfSet(env, MlflowSettings.TRACKING_PASSWORD, settings.password());
     env.put(MlflowSettings.TRACKING_URI, settings.trackingUri().toString());
     // MLflow 3 sends usage telemetry off the machine unless told not to.
     env.putIfAbsent("MLFLOW_DISABLE_TELEMETRY", "true");
@@ -184,6 +168,12 @@ public final class MlflowSupport {
     JsonNode printed = Json.mapper().readTree(out.lines().reduce((a, b) -> b).orElse("{}"));
     return new RecordedVersion(
         printed.path("name").asText(), printed.path("version").asText(), printed.path("run_id").asText());
+  }
+
+  private static void putIfSet(Map<String, String> env, String name, String value) {
+    if (value != null) {
+      env.put(name, value);
+    }
   }
 
   private static void deleteRecursively(Path dir) throws IOException {

@@ -4,7 +4,6 @@ import dev.timemachine.workflow.ReplayWorkflowImpl;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
 import io.temporal.serviceclient.WorkflowServiceStubs;
-import io.temporal.serviceclient.WorkflowServiceStubsOptions;
 import io.temporal.testing.TestEnvironmentOptions;
 import io.temporal.testing.TestWorkflowEnvironment;
 import io.temporal.worker.Worker;
@@ -16,8 +15,9 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * A connection to Temporal, either to the server at {@code TEMPORAL_ADDRESS} or to an in-process
- * server (the SDK's test server, without time skipping) for single-machine use such as the demo.
+ * A connection to Temporal, either to the server of {@link TemporalSettings} (address, namespace, TLS,
+ * API key from envconfig) or, when none is configured, to an in-process server (the SDK's test
+ * server, without time skipping) for single-machine use such as the demo.
  */
 public final class TemporalRuntime implements AutoCloseable {
   /** Which task queues a worker process serves. */
@@ -64,11 +64,8 @@ public final class TemporalRuntime implements AutoCloseable {
                   .build());
       return new TemporalRuntime(env, env.getWorkflowServiceStubs(), env.getWorkflowClient(), env.getWorkerFactory());
     }
-    WorkflowServiceStubs service =
-        WorkflowServiceStubs.newServiceStubs(
-            WorkflowServiceStubsOptions.newBuilder().setTarget(config.temporalAddress()).setMetricsScope(scope).build());
-    WorkflowClient client =
-        WorkflowClient.newInstance(service, WorkflowClientOptions.newBuilder().setNamespace(config.namespace()).build());
+    WorkflowServiceStubs service = WorkflowServiceStubs.newServiceStubs(config.temporal().serviceStubsOptions(scope));
+    WorkflowClient client = WorkflowClient.newInstance(service, config.temporal().clientOptions());
     return new TemporalRuntime(null, service, client, WorkerFactory.newInstance(client));
   }
 

@@ -189,7 +189,7 @@ class RegistryOutageIT {
     assertThat(result.reason()).contains(REGISTRY, "20 s");
     assertThat(seconds).as("retried until the deadline, then stopped").isBetween(15L, 120L);
     ReplayReport report =
-        Json.parse(components.read(result.reportUri()), ReplayReport.class, result.reportUri());
+        Json.parse(components.readReport(result.reportUri()), ReplayReport.class, result.reportUri());
     assertThat(report.verdict()).isEqualTo(Verdict.ERROR);
     assertThat(report.error().service()).isEqualTo("image registry " + REGISTRY);
     assertThat(report.error().step()).isEqualTo("environment");

@@ -10,7 +10,6 @@ import dev.timemachine.core.model.ModelVersion;
 import dev.timemachine.core.model.RecordedOutputs;
 import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.ports.ContainerEngine;
-import dev.timemachine.registries.mlflow.MlflowSettings;
 import dev.timemachine.core.ports.Progress;
 import dev.timemachine.samples.SampleEnvironment;
 import dev.timemachine.samples.SampleProject;
@@ -82,7 +81,7 @@ public final class DemoCommand implements Callable<Integer> {
     List<String> entryPoint = entryPoint(pauseSeconds);
     // A missing MLflow setup is said before minutes of training, not after.
     if (MlflowSupport.REGISTRY.equals(registry)) {
-      MlflowSettings.fromEnvironment(config.environment());
+      config.mlflow().require();
       MlflowSupport.python(config);
     } else if (!"manifest".equals(registry)) {
       throw TimemachineException.invalidInput("unknown registry '" + registry + "' (known: manifest, mlflow)");

@@ -1,5 +1,6 @@
 package dev.timemachine.cli;
 
+import dev.timemachine.app.Config;
 import dev.timemachine.core.errors.TimemachineException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -63,7 +64,7 @@ public final class Main implements Runnable {
       }
       err.println("error: " + ex.getClass().getSimpleName() + ": " + ex.getMessage());
       err.println("hint: this is a bug in timemachine; rerun with TIMEMACHINE_DEBUG=1 for the stack trace and report it");
-      if (System.getenv("TIMEMACHINE_DEBUG") != null) {
+      if (Config.stackTracesRequested()) {
         ex.printStackTrace(err);
       }
       err.flush();

@@ -113,7 +113,7 @@ public final class ReplayCommand implements Callable<Integer> {
       out.flush();
       return;
     }
-    byte[] report = components.read(result.reportUri());
+    byte[] report = components.readReport(result.reportUri());
     if (json) {
       out.print(new String(report, StandardCharsets.UTF_8));
     } else {

@@ -31,12 +31,12 @@ public final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--queues", split = ",", defaultValue = "control,training", description = "Queues to serve: control, training (default both).")
   List<String> queues;
 
-  @Option(names = "--metrics-port", defaultValue = "${env:TIMEMACHINE_METRICS_PORT:-9464}",
+  @Option(names = "--metrics-port",
       description = "Port of the Prometheus endpoint /metrics (default TIMEMACHINE_METRICS_PORT or 9464; 0 picks a free one).")
-  int metricsPort;
+  Integer metricsPort;
 
-  @Option(names = "--metrics-host", defaultValue = "${env:TIMEMACHINE_METRICS_HOST:-127.0.0.1}",
-      description = "Address the metrics endpoint binds to (default 127.0.0.1; 0.0.0.0 in a container).")
+  @Option(names = "--metrics-host",
+      description = "Address the metrics endpoint binds to (default TIMEMACHINE_METRICS_HOST or 127.0.0.1; 0.0.0.0 in a container).")
   String metricsHost;
 
   @Override
@@ -50,10 +50,12 @@ public final class WorkerCommand implements Callable<Integer> {
       }
     }
     Config config = Config.fromEnvironment();
+    String metricsHost = this.metricsHost != null ? this.metricsHost : config.worker().metricsHost();
+    int requestedPort = this.metricsPort != null ? this.metricsPort : config.worker().metricsPort();
     CountDownLatch stopped = new CountDownLatch(1);
     Components components = new Components(config);
     Metrics metrics = new Metrics();
-    int metricsPort = metrics.serve(metricsHost, this.metricsPort);
+    int metricsPort = metrics.serve(metricsHost, requestedPort);
     TemporalRuntime temporal = TemporalRuntime.connect(config, metrics);
     Runtime.getRuntime()
         .addShutdownHook(
@@ -66,8 +68,7 @@ public final class WorkerCommand implements Callable<Integer> {
                 }));
     temporal.startWorkers(components, selected);
     var err = spec.commandLine().getErr();
-    err.printf("worker %s serving %s on %s (namespace %s; queues %s%s)%n", config.workerId(), selected,
-        config.embeddedTemporal() ? "an in-process Temporal server" : config.temporalAddress(), config.namespace(),
+    err.printf("worker %s serving %s on %s (queues %s%s)%n", config.workerId(), selected, config.temporal().describe(),
         selected.contains(Queue.CONTROL) ? config.controlQueue() + " " : "",
         selected.contains(Queue.TRAINING) ? config.trainingQueue() + " " + config.hostQueue() : "");
     err.printf("metrics at http://%s:%d/metrics%n", metricsHost, metricsPort);

@@ -52,19 +52,11 @@ import org.slf4j.LoggerFactory;
  * report is the activity heartbeat through which cancellation arrives.
  */
 public final class DockerContainerEngine implements ContainerEngine, AutoCloseable {
-  /** The engine address used when neither the caller nor {@code DOCKER_HOST} names one. */
-  public static final String DEFAULT_HOST = "unix:///var/run/docker.sock";
-
   private static final Logger log = LoggerFactory.getLogger(DockerContainerEngine.class);
   private static final long SLICE_MS = 1000;
 
   private final String host;
   private final DockerClient docker;
-
-  /** Connects to {@code DOCKER_HOST}, or to {@link #DEFAULT_HOST} if that is unset. */
-  public DockerContainerEngine() {
-    this(defaultHost());
-  }
 
   /**
    * Connects lazily to {@code dockerHost} ({@code unix:///path} or {@code tcp://host:port}). The API
@@ -88,12 +80,6 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
           "Docker host '" + dockerHost + "' is not valid: " + oneLine(e.getMessage()),
           "set DOCKER_HOST to unix:///var/run/docker.sock or tcp://HOST:PORT");
     }
-  }
-
-  /** {@code DOCKER_HOST} if set, else {@link #DEFAULT_HOST}. */
-  public static String defaultHost() {
-    String fromEnv = System.getenv("DOCKER_HOST");
-    return fromEnv == null || fromEnv.isBlank() ? DEFAULT_HOST : fromEnv;
   }
 
   @Override

@@ -1,9 +1,9 @@
 package dev.timemachine.adapters.store;
 
 import java.net.URI;
-import java.util.Map;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
@@ -11,22 +11,38 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 
 /**
- * How to reach S3 or an S3-compatible server. With an endpoint set (MinIO, s3proxy, Ceph), requests
- * are path-style unless told otherwise. Credentials are the static pair if given, else the SDK's
- * default chain; the region is always explicit so that the SDK never goes looking for one.
+ * How to reach S3 or an S3-compatible server (MinIO, s3proxy, Ceph), as typed settings: the app reads
+ * them from the environment, this adapter only uses them. Credentials are the static pair if given,
+ * else the SDK's default chain; the region is always explicit so that the SDK never goes looking for
+ * one. Without an endpoint the SDK's own endpoint chain applies (then AWS itself).
+ *
+ * @param endpoint the endpoint URL, or null
+ * @param endpointSource the variable the endpoint came from, for messages, or null
+ * @param sessionToken the session token of temporary static credentials, or null
+ * @param pathStyle {@code bucket} in the path rather than the host name (what most S3-compatible servers want)
  */
-public record S3Settings(String endpoint, String region, String accessKeyId, String secretAccessKey, boolean pathStyle) {
+public record S3Settings(
+    String endpoint,
+    String endpointSource,
+    String region,
+    String accessKeyId,
+    String secretAccessKey,
+    String sessionToken,
+    boolean pathStyle) {
+  public static final String DEFAULT_REGION = "us-east-1";
 
-  public static S3Settings fromEnvironment(Map<String, String> env) {
-    String endpoint = blankToNull(env.get("TIMEMACHINE_S3_ENDPOINT"));
-    String region = blankToNull(env.get("AWS_REGION"));
-    String pathStyle = blankToNull(env.get("TIMEMACHINE_S3_PATH_STYLE"));
-    return new S3Settings(
-        endpoint,
-        region == null ? "us-east-1" : region,
-        blankToNull(env.get("AWS_ACCESS_KEY_ID")),
-        blankToNull(env.get("AWS_SECRET_ACCESS_KEY")),
-        pathStyle == null ? endpoint != null : Boolean.parseBoolean(pathStyle));
+  public S3Settings {
+    region = region == null || region.isBlank() ? DEFAULT_REGION : region;
+  }
+
+  /** AWS S3 in {@code us-east-1} through the SDK's default credential chain. */
+  public static S3Settings defaults() {
+    return new S3Settings(null, null, DEFAULT_REGION, null, null, null, false);
+  }
+
+  /** An S3-compatible server at {@code endpoint}, path-style, with a static key pair. */
+  public static S3Settings compatible(String endpoint, String region, String accessKeyId, String secretAccessKey) {
+    return new S3Settings(endpoint, null, region, accessKeyId, secretAccessKey, null, true);
   }
 
   public S3Client newClient() {
@@ -40,7 +56,10 @@ public record S3Settings(String endpoint, String region, String accessKeyId, Str
 
   private AwsCredentialsProvider credentials() {
     if (hasStaticCredentials()) {
-      return StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKeyId, secretAccessKey));
+      return StaticCredentialsProvider.create(
+          sessionToken != null
+              ? AwsSessionCredentials.create(accessKeyId, secretAccessKey, sessionToken)
+              : AwsBasicCredentials.create(accessKeyId, secretAccessKey));
     }
     return DefaultCredentialsProvider.builder().build();
   }
@@ -54,7 +73,11 @@ public record S3Settings(String endpoint, String region, String accessKeyId, Str
     return endpoint != null ? endpoint : "AWS S3 (" + region + ")";
   }
 
-  private static String blankToNull(String s) {
-    return s == null || s.isBlank() ? null : s.trim();
+  /** Never prints the secret key or the session token. */
+  @Override
+  public String toString() {
+    return "S3Settings[endpoint=" + describeEndpoint() + (endpointSource == null ? "" : " from " + endpointSource)
+        + ", region=" + region + ", credentials=" + (hasStaticCredentials() ? "key " + accessKeyId : "default chain")
+        + ", pathStyle=" + pathStyle + "]";
   }
 }

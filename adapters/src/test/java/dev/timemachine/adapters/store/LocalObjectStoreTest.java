@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -84,7 +83,7 @@ class LocalObjectStoreTest {
 
   @Test
   void store_uris_open_the_right_kind_of_store() {
-    try (ObjectStores stores = new ObjectStores(S3Settings.fromEnvironment(Map.of()))) {
+    try (ObjectStores stores = new ObjectStores(S3Settings.defaults())) {
       assertThat(stores.open(tmp.toUri().toString())).isInstanceOf(LocalObjectStore.class);
       assertThat(stores.open(tmp.toString()).rootUri()).isEqualTo(store().rootUri().replace("/store", ""));
       assertThat(stores.open("s3://bucket/some/prefix/").rootUri()).isEqualTo("s3://bucket/some/prefix");

@@ -18,7 +18,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayNameGeneration;
@@ -30,9 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class S3ObjectStoreIT {
   static final String ENDPOINT = "http://127.0.0.1:9000";
-  static final Map<String, String> ENV = Map.of(
-      "TIMEMACHINE_S3_ENDPOINT", ENDPOINT, "AWS_ACCESS_KEY_ID", "timemachine",
-      "AWS_SECRET_ACCESS_KEY", "timemachine-secret", "AWS_REGION", "us-east-1");
   static final String BUCKET = "tm-store-it-" + System.currentTimeMillis();
 
   static ObjectStores stores;
@@ -46,7 +42,7 @@ class S3ObjectStoreIT {
       throw new IllegalStateException(
           "S3-compatible server not reachable at " + ENDPOINT + ": start it with scripts/services.sh up", e);
     }
-    stores = new ObjectStores(S3Settings.fromEnvironment(ENV));
+    stores = new ObjectStores(S3Settings.compatible(ENDPOINT, "us-east-1", "timemachine", "timemachine-secret"));
     ((S3ObjectStore) stores.open("s3://" + BUCKET)).createBucketIfMissing();
   }
 
@@ -72,9 +68,7 @@ class S3ObjectStoreIT {
   @Test
   void wrong_credentials_are_a_configuration_error_saying_what_to_check() throws Exception {
     Path big = bigFile("upload.bin");
-    try (ObjectStores bad = new ObjectStores(S3Settings.fromEnvironment(Map.of(
-        "TIMEMACHINE_S3_ENDPOINT", ENDPOINT, "AWS_ACCESS_KEY_ID", "timemachine",
-        "AWS_SECRET_ACCESS_KEY", "wrong", "AWS_REGION", "us-east-1")))) {
+    try (ObjectStores bad = new ObjectStores(S3Settings.compatible(ENDPOINT, "us-east-1", "timemachine", "wrong"))) {
       assertThatThrownBy(() -> bad.open("s3://" + BUCKET).put("files/upload.bin", big))
           .isInstanceOf(TimemachineException.class)
           .hasMessageContaining("access to s3://" + BUCKET + " at " + ENDPOINT + " was refused (HTTP 403 SignatureDoesNotMatch")
@@ -83,9 +77,7 @@ class S3ObjectStoreIT {
             assertThat(((TimemachineException) e).hint()).contains("AWS_SECRET_ACCESS_KEY");
           });
     }
-    try (ObjectStores unknown = new ObjectStores(S3Settings.fromEnvironment(Map.of(
-        "TIMEMACHINE_S3_ENDPOINT", ENDPOINT, "AWS_ACCESS_KEY_ID", "nobody",
-        "AWS_SECRET_ACCESS_KEY", "wrong", "AWS_REGION", "us-east-1")))) {
+    try (ObjectStores unknown = new ObjectStores(S3Settings.compatible(ENDPOINT, "us-east-1", "nobody", "wrong"))) {
       assertThatThrownBy(() -> unknown.open("s3://" + BUCKET).exists("anything"))
           .hasMessageContaining("InvalidAccessKeyId")
           .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFIGURATION))
@@ -119,9 +111,7 @@ class S3ObjectStoreIT {
       port = socket.getLocalPort();
     }
     String down = "http://127.0.0.1:" + port;
-    try (ObjectStores closed = new ObjectStores(S3Settings.fromEnvironment(Map.of(
-        "TIMEMACHINE_S3_ENDPOINT", down, "AWS_ACCESS_KEY_ID", "timemachine",
-        "AWS_SECRET_ACCESS_KEY", "timemachine-secret", "AWS_REGION", "us-east-1")))) {
+    try (ObjectStores closed = new ObjectStores(S3Settings.compatible(down, "us-east-1", "timemachine", "timemachine-secret"))) {
       assertThatThrownBy(() -> closed.open("s3://" + BUCKET).getBytes("anything"))
           .isInstanceOf(TimemachineException.class)
           .hasMessageStartingWith("S3 endpoint " + down + " is down: it refused the connection")

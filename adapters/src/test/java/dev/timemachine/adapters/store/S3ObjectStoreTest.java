@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.errors.TimemachineException;
-import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
@@ -21,7 +20,7 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class S3ObjectStoreTest {
   private final S3ObjectStore store = new S3ObjectStore(null, "ml-snapshots", "tm",
-      S3Settings.fromEnvironment(Map.of("AWS_REGION", "us-east-1", "AWS_ACCESS_KEY_ID", "k", "AWS_SECRET_ACCESS_KEY", "s")),
+      new S3Settings(null, null, "us-east-1", "k", "s", null, false),
       Set.of());
 
   @Test

@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
@@ -28,7 +27,7 @@ class SnapshotsTest {
   @TempDir Path tmp;
   private Path data;
   private String store;
-  private final Snapshots snapshots = new Snapshots(new ObjectStores(S3Settings.fromEnvironment(Map.of())));
+  private final Snapshots snapshots = new Snapshots(new ObjectStores(S3Settings.defaults()));
 
   @BeforeEach
   void data() throws Exception {

@@ -64,11 +64,6 @@ public final class MlflowRegistry implements ModelRegistry {
     this.clock = clock;
   }
 
-  /** A registry configured from {@code MLFLOW_TRACKING_URI} and friends; see {@link MlflowSettings}. */
-  public static MlflowRegistry fromEnvironment() {
-    return new MlflowRegistry(MlflowSettings.fromEnvironment());
-  }
-
   public URI trackingUri() {
     return http.baseUri();
   }

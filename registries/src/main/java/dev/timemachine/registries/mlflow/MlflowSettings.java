@@ -66,11 +66,10 @@ public record MlflowSettings(URI trackingUri, String token, String username, Str
     return new MlflowSettings(parseUri(trackingUri), null, null, null, null);
   }
 
-  /** Reads {@code MLFLOW_TRACKING_URI}, {@code _TOKEN}, {@code _USERNAME}, {@code _PASSWORD}, {@code MLFLOW_HTTP_REQUEST_TIMEOUT}. */
-  public static MlflowSettings fromEnvironment() {
-    return fromEnvironment(System.getenv());
-  }
-
+  /**
+   * Reads {@code MLFLOW_TRACKING_URI}, {@code _TOKEN}, {@code _USERNAME}, {@code _PASSWORD}, {@code
+   * MLFLOW_HTTP_REQUEST_TIMEOUT} from {@code env}; the app hands it the environment it read once.
+   */
   public static MlflowSettings fromEnvironment(Map<String, String> env) {
     String uri = blankToNull(env.get(TRACKING_URI));
     Duration timeout = null;
@@ -80,7 +79,7 @@ public record MlflowSettings(URI trackingUri, String token, String username, Str
         timeout = Duration.ofSeconds(Long.parseLong(seconds.trim()));
       } catch (NumberFormatException e) {
         throw TimemachineException.configuration(
-            REQUEST_TIMEOUT + "='" + seconds + "' is not a whole number of seconds", null);
+            REQUEST_TIMEOUT + "='" + seconds + "' is not a whole number of seconds", "e.g. " + REQUEST_TIMEOUT + "=120");
       }
     }
     return new MlflowSettings(
