@@ -114,6 +114,12 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     Path code = dir(replayId, "code");
     Path data = dir(replayId, "data");
     Path out = dir(replayId, "out");
+    if (evidence.exists(ControlActivitiesImpl.reportKey(replayId))) {
+      // A finished replay's kept outputs and log are evidence: never retrain over them.
+      throw TimemachineException.conflict(
+          "replay " + replayId + " has finished (its report exists); refusing to train again over its kept outputs",
+          "start a replay with a fresh id");
+    }
     if (!Files.isDirectory(code) || !Files.isDirectory(data)) {
       throw TimemachineException.unavailable(
           "the code or data of replay " + replayId + " is not in " + workRoot + " on this host", null);

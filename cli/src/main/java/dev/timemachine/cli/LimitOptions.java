@@ -21,8 +21,9 @@ public final class LimitOptions {
           + " writable root file system, for entry points that need them (recorded in the report).")
   String sandbox;
 
-  TrainingLimits apply(TrainingLimits defaults) {
-    SandboxSettings settings = SandboxSettings.fromEnvironment(System.getenv());
+  TrainingLimits apply(Config config) {
+    TrainingLimits defaults = config.limits();
+    SandboxSettings settings = SandboxSettings.fromEnvironment(config.environment());
     if (sandbox != null) {
       settings = settings.withMode(SandboxSettings.parseMode(sandbox));
     }

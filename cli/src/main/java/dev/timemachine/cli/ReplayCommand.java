@@ -1,5 +1,7 @@
 package dev.timemachine.cli;
 
+import dev.timemachine.core.errors.TimemachineException;
+
 import dev.timemachine.activities.ControlActivitiesImpl;
 import dev.timemachine.core.json.Json;
 import dev.timemachine.core.report.ReplayReport;
@@ -47,13 +49,19 @@ public final class ReplayCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Config config = Config.fromEnvironment();
-    TrainingLimits trainingLimits = limits.apply(config.limits());
+    TrainingLimits trainingLimits = limits.apply(config);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     String id = replayId != null ? replayId : ReplayRunner.newReplayId(model);
     try (Components components = new Components(config);
         TemporalRuntime temporal = TemporalRuntime.connect(config)) {
       components.registries().validateSpec(model);
+      // An in-process server forgets finished replays; the store does not. Refused before anything runs.
+      if (replayId != null && components.reportUri(id).isPresent()) {
+        throw TimemachineException.conflict(
+            "replay id " + id + " is taken: its report " + components.reportUri(id).get() + " exists, and an id is used once",
+            "leave out --replay-id for a fresh one, or choose another");
+      }
       if (temporal.embedded()) {
         temporal.startAllWorkers(components);
       }
