@@ -16,6 +16,7 @@ import dev.timemachine.core.model.ImageRef;
 import dev.timemachine.core.model.InputCheck;
 import dev.timemachine.core.model.InputKind;
 import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.model.SandboxSettings;
 import dev.timemachine.core.model.TrainingLimits;
 import dev.timemachine.core.model.TrainingLog;
 import dev.timemachine.core.model.TrainingResult;
@@ -116,6 +117,12 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     Path code = dir(replayId, "code");
     Path data = dir(replayId, "data");
     Path out = dir(replayId, "out");
+    if (evidence.exists(ControlActivitiesImpl.reportKey(replayId))) {
+      // A finished replay's kept outputs and log are evidence: never retrain over them.
+      throw TimemachineException.conflict(
+          "replay " + replayId + " has finished (its report exists); refusing to train again over its kept outputs",
+          "start a replay with a fresh id");
+    }
     if (!Files.isDirectory(code) || !Files.isDirectory(data)) {
       throw TimemachineException.unavailable(
           "the code or data of replay " + replayId + " is not in " + workRoot + " on this host", null);
@@ -125,6 +132,8 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
       deleteRecursively(out);
     }
     createDirectories(out);
+    // Nobody but this worker (and, through its mount, the sandbox user) reaches into a replay's files.
+    restrictToOwner(out.getParent());
     ContainerRequest request =
         TrainingContainer.request(
             name, spec.image(), spec.code(), code, data, out, spec.limits(),
@@ -139,15 +148,19 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         new TrainingLog(evidence.uriOf(logKey), FileHashing.sha256(logFile), exit.logBytes(), exit.logLines(),
             exit.logTruncated());
 
+    SandboxSettings sandbox = spec.limits() == null ? SandboxSettings.STRICT : spec.limits().sandbox();
     List<FileEntry> outputs = List.of();
+    List<String> refused = List.of();
     Map<String, Double> metrics = Map.of();
     String metricsProblem = null;
     String outputsUri = null;
     String outputsProblem = null;
     if (exit.exitCode() == 0 && !exit.timedOut() && !exit.oomKilled()) {
       // Collected exactly as at registration; a pattern that matches nothing here is a missing artifact, a verdict.
-      OutputCollection.Collected collected = OutputCollection.collect(out, spec.outputRules());
+      OutputCollection.Collected collected =
+          OutputCollection.collect(out, spec.outputRules(), sandbox.maxOutputBytes(), sandbox.maxOutputFiles());
       outputs = collected.files();
+      refused = collected.problems();
       outputsProblem = collected.selection().problems().isEmpty() ? null : String.join("; ", collected.selection().problems());
       MetricsFiles.Parsed parsed = MetricsFiles.readFile(collected.fileNamed(spec.metricsFile()), spec.metricsFile());
       metrics = parsed.values();
@@ -160,7 +173,48 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     }
     return new TrainingResult(
         name, exit.exitCode(), exit.timedOut(), exit.oomKilled(), exit.durationMs(), exit.logTail(), outputs, metrics,
-        metricsProblem, outputsUri, outputsProblem, log);
+        metricsProblem, outputsUri, outputsProblem, log, sandboxNote(exit, sandbox), refused);
+  }
+
+  /**
+   * Why the sandbox, not the training, is the likely cause of a failed exit: a limit the engine
+   * enforced, or a log that says the strict sandbox's non-root user or read-only root file system got
+   * in the way. Names the setting and what relaxes it; null when the exit is fine or unexplained.
+   */
+  static String sandboxNote(ContainerExit exit, SandboxSettings sandbox) {
+    if (exit.sandboxKill() != null) {
+      return exit.sandboxKill();
+    }
+    if (exit.exitCode() == 0 || exit.timedOut() || exit.oomKilled() || sandbox.mode() != SandboxSettings.Mode.STRICT) {
+      return null;
+    }
+    String said = null;
+    for (String line : exit.logTail()) {
+      String lower = line.toLowerCase(java.util.Locale.ROOT);
+      if (lower.contains("read-only file system")) {
+        said = "Read-only file system";
+      } else if (lower.contains("permission denied") && said == null) {
+        said = "Permission denied";
+      }
+    }
+    if (said == null) {
+      return null;
+    }
+    return "its log says '" + said + "': the strict sandbox runs the entry point as user " + sandbox.user()
+        + " with a read-only root file system (writable: " + TrainingContainer.OUTPUT_MOUNT
+        + " and /tmp, which is HOME); if it needs root or a writable root file system, replay with --sandbox relaxed"
+        + " (recorded in the report)";
+  }
+
+  /** Mode 0700 on {@code dir}, where the file system has modes. */
+  private static void restrictToOwner(Path dir) {
+    try {
+      Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    } catch (UnsupportedOperationException e) {
+      // Not a POSIX file system: nothing to restrict.
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot restrict " + dir, e);
+    }
   }
 
   private static ContainerRequest withLogFile(ContainerRequest r, Path logFile) {

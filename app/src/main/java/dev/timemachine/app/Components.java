@@ -50,6 +50,12 @@ public final class Components implements AutoCloseable {
     return store;
   }
 
+  /** Where the report of replay {@code replayId} is, if it exists: then that replay has finished. */
+  public java.util.Optional<String> reportUri(String replayId) {
+    String key = dev.timemachine.activities.ControlActivitiesImpl.reportKey(replayId);
+    return store().exists(key) ? java.util.Optional.of(store().uriOf(key)) : java.util.Optional.empty();
+  }
+
   public synchronized ManifestRegistry manifestRegistry() {
     if (manifestRegistry == null) {
       manifestRegistry = new ManifestRegistry(store());

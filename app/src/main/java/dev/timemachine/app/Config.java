@@ -2,6 +2,7 @@ package dev.timemachine.app;
 
 import dev.timemachine.adapters.store.S3Settings;
 import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.model.SandboxSettings;
 import dev.timemachine.core.model.TrainingLimits;
 import dev.timemachine.registries.mlflow.MlflowSettings;
 import dev.timemachine.workflow.ReplayRequest;
@@ -73,7 +74,10 @@ public record Config(
         env.positiveNumber("TIMEMACHINE_TRAIN_CPUS", defaults.cpus()),
         env.size("TIMEMACHINE_TRAIN_MEMORY", defaults.memoryBytes(), 6L << 20),
         env.wholeNumber("TIMEMACHINE_TRAIN_TIMEOUT_SECONDS", defaults.timeoutSeconds(), 1, Long.MAX_VALUE),
-        (int) env.wholeNumber("TIMEMACHINE_TRAIN_PIDS", defaults.pidsLimit(), 1, Integer.MAX_VALUE));
+        (int) env.wholeNumber("TIMEMACHINE_TRAIN_PIDS", defaults.pidsLimit(), 1, Integer.MAX_VALUE),
+        SandboxSettings.strict(
+            env.optional(SandboxSettings.USER_VARIABLE),
+            env.size(SandboxSettings.MAX_OUTPUT_VARIABLE, SandboxSettings.DEFAULT_MAX_OUTPUT_BYTES, 1L << 20)));
     return new Config(
         TemporalSettings.fromEnvironment(env.map(), userHome),
         worker,

@@ -19,7 +19,10 @@ import io.temporal.api.query.v1.WorkflowQuery;
 import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
 import io.temporal.api.workflowservice.v1.QueryWorkflowRequest;
 import io.temporal.api.workflowservice.v1.QueryWorkflowResponse;
+import io.temporal.api.enums.v1.WorkflowIdConflictPolicy;
+import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
 import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import io.temporal.client.WorkflowFailedException;
 import io.temporal.client.WorkflowNotFoundException;
 import io.temporal.client.WorkflowOptions;
@@ -94,12 +97,23 @@ public final class ReplayRunner {
     ReplayWorkflow workflow =
         client.newWorkflowStub(
             ReplayWorkflow.class,
-            WorkflowOptions.newBuilder().setWorkflowId(replayId).setTaskQueue(config.controlQueue()).build());
+            WorkflowOptions.newBuilder().setWorkflowId(replayId).setTaskQueue(config.controlQueue())
+                // A replay id names one replay: a closed one is never started again (its report and kept
+                // outputs stay its own), and a second start while it runs fails instead of joining it.
+                .setWorkflowIdReusePolicy(WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE)
+                .setWorkflowIdConflictPolicy(WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
+                .build());
     ReplayRequest request =
         new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue(), config.heartbeatTimeoutSeconds())
             .withTransientDeadline(config.transientDeadline());
-    WorkflowExecution execution =
-        WorkflowClient.start(workflow::replay, writeBack ? request : request.withoutWriteBack());
+    WorkflowExecution execution;
+    try {
+      execution = WorkflowClient.start(workflow::replay, writeBack ? request : request.withoutWriteBack());
+    } catch (WorkflowExecutionAlreadyStarted e) {
+      throw TimemachineException.conflict(
+          "replay id " + replayId + " is taken: a replay with this id is running or has finished, and an id is used once",
+          "leave out --replay-id for a fresh one, or choose another");
+    }
     progress.printf("replay %s of %s started (workflow %s)%n", replayId, modelSpec, execution.getWorkflowId());
     if (!temporal.embedded()) {
       idleQueues().forEach(warning -> progress.println("warning: " + warning));

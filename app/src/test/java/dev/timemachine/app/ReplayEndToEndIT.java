@@ -158,6 +158,9 @@ class ReplayEndToEndIT {
     assertThat(report.metrics()).allSatisfy(m -> assertThat(m.absDelta()).isZero());
     assertThat(report.logTail()).anySatisfy(line -> assertThat(line).contains("wrote model.pkl"));
     assertThat(report.durationsMs().get("train")).isPositive();
+    assertThat(json.at("/limits/sandbox/mode").asText()).as("sandbox recorded in the report").isEqualTo("STRICT");
+    assertThat(json.at("/limits/sandbox/user").asText()).as("sandbox user in the report").isEqualTo("65534:65534");
+    assertThat(json.at("/limits/sandbox/readOnlyRootfs").asBoolean()).as("read-only root in the report").isTrue();
     assertThat(report.rebuiltOutputsUri()).startsWith("s3://");
     assertThat(components.store().exists("replays/" + result.replayId() + "/outputs/model.pkl"))
         .as("rebuilt model kept as evidence").isTrue();
@@ -170,6 +173,28 @@ class ReplayEndToEndIT {
     assertThat(report.log().sha256()).as("sha256 of the stored log").isEqualTo(Digests.sha256Hex(storedLog));
     assertThat(report.log().lines()).as("lines of the stored log").isEqualTo(storedLog.length == 0 ? 0
         : new String(storedLog, StandardCharsets.UTF_8).lines().count());
+  }
+
+  @Test
+  void the_seeded_sample_replay_id_is_used_once_a_finished_one_is_refused_before_anything_runs() throws Exception {
+    register("churn-once@1", churn.url(), churn.commit(), image, data.toString(), original);
+    ReplayResult first = replay("churn-once@1");
+    assertThat(first.verdict()).as("verdict of the first replay (%s)", first.reason()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+    byte[] report = components.store().getBytes(ControlActivitiesImpl.reportKey(first.replayId()));
+    byte[] model = components.store().getBytes("replays/" + first.replayId() + "/outputs/model.pkl");
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> new ReplayRunner(temporal, components.config())
+                .run("churn-once@1", first.replayId(), SampleRuns.LIMITS, new PrintWriter(progress, true)))
+        .as("a second replay under the finished id")
+        .isInstanceOfSatisfying(dev.timemachine.core.errors.TimemachineException.class,
+            e -> assertThat(e.type()).as("error type").isEqualTo(dev.timemachine.core.errors.ErrorType.CONFLICT))
+        .hasMessageContaining("is taken");
+    assertThat(components.store().getBytes(ControlActivitiesImpl.reportKey(first.replayId()))).as("report untouched")
+        .isEqualTo(report);
+    assertThat(components.store().getBytes("replays/" + first.replayId() + "/outputs/model.pkl")).as("kept model untouched")
+        .isEqualTo(model);
+    assertNoContainerLeftFor(first);
   }
 
   @Test

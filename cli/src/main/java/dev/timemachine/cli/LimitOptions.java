@@ -1,5 +1,6 @@
 package dev.timemachine.cli;
 
+import dev.timemachine.core.model.SandboxSettings;
 import dev.timemachine.core.model.TrainingLimits;
 import dev.timemachine.app.Config;
 import picocli.CommandLine.Option;
@@ -15,11 +16,22 @@ public final class LimitOptions {
   @Option(names = "--timeout-seconds", description = "Training timeout (default TIMEMACHINE_TRAIN_TIMEOUT_SECONDS or 3600).")
   Long timeoutSeconds;
 
-  TrainingLimits apply(TrainingLimits defaults) {
+  @Option(names = "--sandbox", paramLabel = "strict|relaxed",
+      description = "strict (default): non-root user, read-only root file system; relaxed: the image's own user and a"
+          + " writable root file system, for entry points that need them (recorded in the report).")
+  String sandbox;
+
+  TrainingLimits apply(Config config) {
+    TrainingLimits defaults = config.limits();
+    SandboxSettings settings = defaults.sandbox();
+    if (sandbox != null) {
+      settings = settings.withMode(SandboxSettings.parseMode(sandbox));
+    }
     return new TrainingLimits(
         cpus != null ? cpus : defaults.cpus(),
         memory != null ? Config.parseSize(memory) : defaults.memoryBytes(),
         timeoutSeconds != null ? timeoutSeconds : defaults.timeoutSeconds(),
-        defaults.pidsLimit());
+        defaults.pidsLimit(),
+        settings);
   }
 }

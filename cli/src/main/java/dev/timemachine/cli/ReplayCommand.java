@@ -1,5 +1,6 @@
 package dev.timemachine.cli;
 
+import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.grading.Verdict;
 import dev.timemachine.core.model.ReplayIds;
 import dev.timemachine.core.json.Json;
@@ -50,12 +51,18 @@ public final class ReplayCommand implements Callable<Integer> {
     // Checked before any service is touched: a bad id is refused at once, and no workflow is started.
     String id = replayId != null ? ReplayIds.require(replayId) : ReplayRunner.newReplayId(model);
     Config config = Config.fromEnvironment();
-    TrainingLimits trainingLimits = limits.apply(config.limits());
+    TrainingLimits trainingLimits = limits.apply(config);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     try (Components components = new Components(config);
         TemporalRuntime temporal = TemporalRuntime.connect(config)) {
       components.registries().validateSpec(model);
+      // An in-process server forgets finished replays; the store does not. Refused before anything runs.
+      if (replayId != null && components.reportUri(id).isPresent()) {
+        throw TimemachineException.conflict(
+            "replay id " + id + " is taken: its report " + components.reportUri(id).get() + " exists, and an id is used once",
+            "leave out --replay-id for a fresh one, or choose another");
+      }
       if (temporal.embedded()) {
         temporal.startAllWorkers(components);
       }

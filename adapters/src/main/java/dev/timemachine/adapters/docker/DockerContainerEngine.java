@@ -12,9 +12,11 @@ import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.AccessMode;
 import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.PullResponseItem;
+import com.github.dockerjava.api.model.Ulimit;
 import com.github.dockerjava.api.model.Volume;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientConfig;
@@ -26,10 +28,19 @@ import dev.timemachine.core.model.InputKind;
 import dev.timemachine.core.errors.InputUnverifiableException;
 import dev.timemachine.core.json.Json;
 import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.model.SandboxSettings;
 import dev.timemachine.core.model.TrainingLimits;
 import dev.timemachine.core.ports.ContainerEngine;
 import dev.timemachine.core.ports.Progress;
 import java.io.IOException;
+import java.nio.file.FileSystemException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -54,6 +65,7 @@ import org.slf4j.LoggerFactory;
 public final class DockerContainerEngine implements ContainerEngine, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DockerContainerEngine.class);
   private static final long SLICE_MS = 1000;
+  private static final long OUTPUT_CHECK_NANOS = 2_000_000_000L;
 
   private final String host;
   private final DockerClient docker;
@@ -128,7 +140,7 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
         call("start container " + name, () -> docker.startContainerCmd(id).exec());
       }
       followLogs(name, id, logs);
-      ContainerExit exit = follow(name, id, request.limits(), logs, progress);
+      ContainerExit exit = follow(name, id, request, logs, progress);
       return completeLog(name, id, request, logs, exit);
     } catch (RuntimeException e) {
       failure = e;
@@ -194,7 +206,7 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
     }
     List<String> tail = complete.lines();
     return new ContainerExit(exit.exitCode(), exit.oomKilled(), exit.timedOut(), exit.durationMs(), tail,
-        complete.totalLines(), complete.totalBytes(), complete.truncated());
+        complete.totalLines(), complete.totalBytes(), complete.truncated(), exit.sandboxKill());
   }
 
   @Override
@@ -232,10 +244,28 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
     }
   }
 
+  /**
+   * Creates the container, confined as {@code limits.sandbox()} says. The engine's defaults are
+   * root, a writable root file system and a dozen capabilities; the training runs code anybody with
+   * push access wrote, so every one of them is taken away unless the sandbox is relaxed (which gives
+   * back the image's user and a writable root file system, nothing else). Docker's default seccomp
+   * profile stays on because nothing here asks for {@code seccomp=unconfined}.
+   */
   private InspectContainerResponse create(ContainerRequest request, Progress progress) {
     TrainingLimits limits = request.limits();
+    SandboxSettings sandbox = limits.sandbox();
+    request.mounts().stream().filter(m -> !m.readOnly()).forEach(m -> makeWritableFor(sandbox, m.hostPath()));
+    long fileSize = sandbox.maxOutputBytes();
     HostConfig hostConfig =
         HostConfig.newHostConfig()
+            .withReadonlyRootfs(sandbox.readOnlyRootfs())
+            .withCapDrop(Capability.ALL)
+            .withSecurityOpts(List.of("no-new-privileges"))
+            // HOME is /tmp (TrainingContainer): libraries that cache there get a small, private tmpfs.
+            .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=" + sandbox.tmpfsBytes() + ",mode=1777"))
+            .withUlimits(List.of(
+                new Ulimit("nofile", sandbox.maxOpenFiles(), sandbox.maxOpenFiles()),
+                new Ulimit("fsize", fileSize, fileSize)))
             .withBinds(
                 request.mounts().stream()
                     .map(m -> new Bind(m.hostPath().toAbsolutePath().toString(), new Volume(m.containerPath()),
@@ -251,7 +281,7 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
             .map(e -> e.getKey() + "=" + e.getValue())
             .toList();
     Supplier<CreateContainerResponse> create =
-        () -> docker.createContainerCmd(request.image().toString())
+        () -> withUser(docker.createContainerCmd(request.image().toString()), sandbox)
             .withName(request.name())
             .withCmd(request.command())
             .withWorkingDir(request.workingDir())
@@ -279,8 +309,18 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
     return container;
   }
 
+  /** A relaxed sandbox leaves the image's own user; docker-java refuses a null one. */
+  private static com.github.dockerjava.api.command.CreateContainerCmd withUser(
+      com.github.dockerjava.api.command.CreateContainerCmd cmd, SandboxSettings sandbox) {
+    return sandbox.user().isEmpty() ? cmd : cmd.withUser(sandbox.user());
+  }
+
   /** Waits for the container to stop, reporting progress and enforcing the timeout, then collects its exit. */
-  private ContainerExit follow(String name, String id, TrainingLimits limits, LogTail logs, Progress progress) {
+  private ContainerExit follow(String name, String id, ContainerRequest request, LogTail logs, Progress progress) {
+    TrainingLimits limits = request.limits();
+    List<Path> writable = request.mounts().stream().filter(m -> !m.readOnly()).map(m -> m.hostPath()).toList();
+    String sandboxKill = null;
+    long lastMeasured = 0;
     long attachedAt = System.nanoTime();
     ContainerState state = inspectRunning(name, id);
     Instant startedAt = instant(state.getStartedAt());
@@ -295,6 +335,14 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
           log.info("container {} exceeded its timeout of {} s; killing it", name, limits.timeoutSeconds());
           kill(name, id);
           timedOut = true;
+        }
+        if (sandboxKill == null && !timedOut && System.nanoTime() - lastMeasured > OUTPUT_CHECK_NANOS) {
+          lastMeasured = System.nanoTime();
+          sandboxKill = outputLimitBroken(writable, limits.sandbox());
+          if (sandboxKill != null) {
+            log.info("container {} broke a sandbox limit: {}; killing it", name, sandboxKill);
+            kill(name, id);
+          }
         }
         String last = logs.last();
         progress.report((timedOut ? "timed out, stopping after " : "running ") + elapsedMs / 1000 + "s; last log: "
@@ -320,7 +368,71 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
         Boolean.TRUE.equals(state.getOOMKilled()),
         timedOut,
         durationMs,
-        List.of());
+        List.of(),
+        0,
+        -1,
+        false,
+        sandboxKill);
+  }
+
+  /**
+   * Makes a writable mount writable by the sandbox user and by nobody else: owned by its uid:gid, mode
+   * 0700. That is safer than mode 0777, which would let any user of the host plant files (or hard
+   * links) in it while the training runs. Only when this process may not change owners (a worker not
+   * running as root) is it 0777, and then the replay's own directory above it (0700) keeps others out.
+   * A relaxed sandbox runs as the image's user, unknown here, so it gets 0777 too.
+   */
+  static void makeWritableFor(SandboxSettings sandbox, Path dir) {
+    try {
+      if (sandbox.uid() >= 0) {
+        try {
+          Files.setAttribute(dir, "unix:uid", sandbox.uid(), LinkOption.NOFOLLOW_LINKS);
+          Files.setAttribute(dir, "unix:gid", sandbox.gid(), LinkOption.NOFOLLOW_LINKS);
+          Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+          return;
+        } catch (FileSystemException e) {
+          log.warn("cannot give {} to the sandbox user {} ({}); making it writable by all instead", dir, sandbox.user(),
+              oneLine(e.getMessage()));
+        }
+      }
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    } catch (IOException | UnsupportedOperationException e) {
+      throw TimemachineException.unavailable("cannot make " + dir + " writable for the training container: " + e, e);
+    }
+  }
+
+  /** Why the outputs written so far break the sandbox's output caps, or null. Links are not followed. */
+  static String outputLimitBroken(List<Path> dirs, SandboxSettings sandbox) {
+    long[] bytes = {0};
+    long[] files = {0};
+    for (Path dir : dirs) {
+      try {
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+            bytes[0] += attrs.isRegularFile() ? attrs.size() : 0;
+            files[0]++;
+            return bytes[0] > sandbox.maxOutputBytes() || files[0] > sandbox.maxOutputFiles()
+                ? FileVisitResult.TERMINATE : FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult visitFileFailed(Path file, IOException e) {
+            return FileVisitResult.CONTINUE;
+          }
+        });
+      } catch (IOException e) {
+        log.debug("could not measure {}", dir, e);
+      }
+    }
+    if (bytes[0] > sandbox.maxOutputBytes()) {
+      return "its outputs grew past " + sandbox.maxOutputBytes() + " bytes (" + SandboxSettings.MAX_OUTPUT_VARIABLE
+          + ") and the container was killed";
+    }
+    if (files[0] > sandbox.maxOutputFiles()) {
+      return "it wrote more than " + sandbox.maxOutputFiles() + " output files and the container was killed";
+    }
+    return null;
   }
 
   private ContainerState inspectRunning(String name, String id) {

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.LinkOption;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -20,6 +21,12 @@ import java.util.stream.Stream;
  * file system. Writes go to a temporary file first and are moved into place, so a reader never sees a
  * half-written object; write-once uses a hard link, which the file system creates atomically or not at
  * all.
+ *
+ * <p>Objects are plain data: every stored file is mode 0644 whatever the source's mode (a setuid-root
+ * shell a training wrote to its outputs is kept as bytes, not as a program), and a source that is a
+ * symbolic link is refused rather than followed. Reads refuse a key whose path crosses a symbolic
+ * link, so a store tampered with (a snapshot file replaced by a link to {@code /etc/shadow}) cannot
+ * make a restore read, hash and report a file outside it.
  */
 public final class LocalObjectStore implements ObjectStore {
   private final Path root;
@@ -38,8 +45,19 @@ public final class LocalObjectStore implements ObjectStore {
     return uri.endsWith("/") ? uri.substring(0, uri.length() - 1) : uri;
   }
 
+  private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> OBJECT_MODE =
+      java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--");
+
   private Path path(String key) {
-    return root.resolve(RelativePaths.require(key, "object key"));
+    Path path = root.resolve(RelativePaths.require(key, "object key"));
+    for (Path p = path; p != null && p.startsWith(root) && !p.equals(root); p = p.getParent()) {
+      if (Files.isSymbolicLink(p)) {
+        throw TimemachineException.conflict(
+            uriOf(key) + " crosses a symbolic link in the store (" + root.relativize(p) + "): the store was altered;"
+                + " refusing to follow it", "remove the link from " + root + " and store the object again");
+      }
+    }
+    return path;
   }
 
   @Override
@@ -62,7 +80,10 @@ public final class LocalObjectStore implements ObjectStore {
     Path target = path(key);
     try {
       Path temp = temporaryBeside(target);
-      Files.copy(source, temp, StandardCopyOption.REPLACE_EXISTING);
+      try (InputStream in = Files.newInputStream(source, LinkOption.NOFOLLOW_LINKS)) {
+        Files.copy(in, temp, StandardCopyOption.REPLACE_EXISTING);
+      }
+      setObjectMode(temp);
       Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       throw unavailable(key, e);
@@ -76,6 +97,7 @@ public final class LocalObjectStore implements ObjectStore {
     try {
       temp = temporaryBeside(target);
       Files.write(temp, content);
+      setObjectMode(temp);
       Files.createLink(target, temp);
       return true;
     } catch (FileAlreadyExistsException e) {
@@ -96,7 +118,9 @@ public final class LocalObjectStore implements ObjectStore {
   @Override
   public byte[] getBytes(String key) {
     try {
-      return Files.readAllBytes(path(key));
+      try (InputStream in = Files.newInputStream(path(key), LinkOption.NOFOLLOW_LINKS)) {
+        return in.readAllBytes();
+      }
     } catch (NoSuchFileException e) {
       throw notFound(key);
     } catch (IOException e) {
@@ -107,7 +131,7 @@ public final class LocalObjectStore implements ObjectStore {
   @Override
   public InputStream open(String key) {
     try {
-      return Files.newInputStream(path(key));
+      return Files.newInputStream(path(key), LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
       throw notFound(key);
     } catch (IOException e) {
@@ -119,7 +143,9 @@ public final class LocalObjectStore implements ObjectStore {
   public void download(String key, Path target) {
     try {
       Files.createDirectories(target.toAbsolutePath().getParent());
-      Files.copy(path(key), target, StandardCopyOption.REPLACE_EXISTING);
+      try (InputStream in = Files.newInputStream(path(key), LinkOption.NOFOLLOW_LINKS)) {
+        Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+      }
     } catch (NoSuchFileException e) {
       throw notFound(key);
     } catch (IOException e) {
@@ -140,6 +166,14 @@ public final class LocalObjectStore implements ObjectStore {
           .toList();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot list " + root, e);
+    }
+  }
+
+  private static void setObjectMode(Path file) throws IOException {
+    try {
+      Files.setPosixFilePermissions(file, OBJECT_MODE);
+    } catch (UnsupportedOperationException e) {
+      // Not a POSIX file system: it has no mode bits to strip.
     }
   }
 

@@ -442,6 +442,149 @@ class DockerContainerEngineIT {
     assertThat(engine.containersWithLabel(LABEL, label)).as("containers with this test's label after remove").isEmpty();
   }
 
+  @Test
+  void a_running_training_container_is_non_root_with_a_read_only_root_no_capabilities_and_no_new_privileges()
+      throws Exception {
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    String script =
+        "import os, pathlib, time\n"
+            + "status = dict(l.split(':', 1) for l in open('/proc/self/status').read().splitlines())\n"
+            + "print('uid', os.getuid(), os.getgid())\n"
+            + "print('CapEff', status['CapEff'].strip(), 'NoNewPrivs', status['NoNewPrivs'].strip(),"
+            + " 'Seccomp', status['Seccomp'].strip())\n"
+            + "try:\n  open('/etc/evil', 'w')\nexcept OSError as e:\n  print('root fs', e.strerror)\n"
+            + "pathlib.Path('/tmp/x').write_text('tmp ok'); print(pathlib.Path('/tmp/x').read_text())\n"
+            + "pathlib.Path('/out/model.pkl').write_text('model')\n"
+            + "time.sleep(4)\n";
+    var inspected = new java.util.concurrent.CompletableFuture<com.github.dockerjava.api.command.InspectContainerResponse>();
+    Thread inspector = new Thread(() -> {
+      for (int i = 0; i < 100 && !inspected.isDone(); i++) {
+        try {
+          var c = docker.inspectContainerCmd(prefix + "sandbox").exec();
+          if (Boolean.TRUE.equals(c.getState().getRunning())) {
+            inspected.complete(c);
+          }
+        } catch (NotFoundException e) {
+          // Not created yet.
+        }
+        try {
+          Thread.sleep(100);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    });
+    inspector.start();
+
+    ContainerExit exit =
+        engine.run(request("sandbox", python(script), List.of(new Mount(out, "/out", false)), LIMITS), progress);
+    inspector.join();
+
+    var running = inspected.getNow(null);
+    assertThat(running).as("docker inspect of the running container").isNotNull();
+    assertThat(running.getConfig().getUser()).as("User").isEqualTo("65534:65534");
+    assertThat(running.getHostConfig().getReadonlyRootfs()).as("ReadonlyRootfs").isTrue();
+    assertThat(running.getHostConfig().getCapDrop()).as("CapDrop").containsExactly(com.github.dockerjava.api.model.Capability.ALL);
+    assertThat(running.getHostConfig().getSecurityOpts()).as("SecurityOpt").containsExactly("no-new-privileges");
+    assertThat(running.getHostConfig().getNetworkMode()).as("NetworkMode").isEqualTo("none");
+    assertThat(running.getHostConfig().getTmpFs()).as("Tmpfs").containsKey("/tmp");
+    assertThat(exit.exitCode()).as("exit code; log: %s", exit.logTail()).isZero();
+    assertThat(exit.logTail()).as("what the training saw of its sandbox")
+        .contains("uid 65534 65534", "CapEff 0000000000000000 NoNewPrivs 1 Seccomp 2", "root fs Read-only file system",
+            "tmp ok");
+    assertThat(Files.readString(out.resolve("model.pkl"))).as("output written as the sandbox user").isEqualTo("model");
+  }
+
+  @Test
+  void a_relaxed_sandbox_runs_as_the_image_user_with_a_writable_root_but_still_without_capabilities() {
+    TrainingLimits relaxed =
+        LIMITS.withSandbox(LIMITS.sandbox().withMode(dev.timemachine.core.model.SandboxSettings.Mode.RELAXED));
+    ContainerExit exit =
+        engine.run(request("relaxed", List.of("sh", "-c", "id -u; touch /etc/ok && echo rootfs writable;"
+            + " grep CapEff /proc/self/status"), List.of(), relaxed), progress);
+
+    assertThat(exit.exitCode()).as("exit code; log: %s", exit.logTail()).isZero();
+    assertThat(exit.logTail()).as("log").contains("0", "rootfs writable").anyMatch(l -> l.matches("CapEff:\\s+0+"));
+  }
+
+  @Test
+  void a_background_process_that_outlives_the_entry_point_is_gone_with_the_container() throws Exception {
+    String marker = "tm-orphan-" + label.substring(0, 8);
+    ContainerExit exit =
+        engine.run(request("orphan", List.of("sh", "-c", "(exec -a " + marker + " sleep 300) & echo started"), List.of(),
+            LIMITS), progress);
+
+    assertThat(exit.exitCode()).as("exit code; log: %s", exit.logTail()).isZero();
+    assertThat(exit.logTail()).as("log").containsExactly("started");
+    assertThat(engine.containersWithLabel(LABEL, label)).as("containers after run()").isEmpty();
+    assertThat(hostProcessesNamed(marker)).as("host processes of the orphan after run()").isEmpty();
+  }
+
+  @Test
+  void outputs_past_the_output_limit_kill_the_container_while_it_runs() {
+    Path out;
+    try {
+      out = Files.createDirectories(tmp.resolve("out"));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    TrainingLimits small = LIMITS.withSandbox(LIMITS.sandbox().withMaxOutputBytes(4L << 20));
+    long started = System.nanoTime();
+    ContainerExit exit =
+        engine.run(request("bigout", List.of("sh", "-c",
+            "for i in 1 2 3 4 5 6 7 8; do head -c 1048576 /dev/zero > /out/part$i; done; sleep 60"),
+            List.of(new Mount(out, "/out", false)), small), progress);
+
+    assertThat(exit.sandboxKill()).as("why the sandbox killed it; log %s", exit.logTail()).contains("4194304 bytes");
+    assertThat(exit.exitCode()).as("exit code").isEqualTo(137);
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).as("time run() took").isLessThan(Duration.ofSeconds(30));
+  }
+
+  @Test
+  void a_hostile_training_that_links_its_outputs_to_host_files_leaks_nothing() throws IOException {
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    Path secret = Files.writeString(tmp.resolve("worker.key"), "SECRET-" + label);
+    ContainerExit exit =
+        engine.run(request("hostile", List.of("sh", "-c",
+            "ln -s /etc/shadow /out/model.pkl; ln -s ../../ /out/up; ln -s " + secret + " /out/key;"
+                + " cp /bin/sh /out/sh && chmod 4755 /out/sh; mkfifo /out/fifo; echo '{\"a\": 1}' > /out/metrics.json"),
+            List.of(new Mount(out, "/out", false)), LIMITS), progress);
+    assertThat(exit.exitCode()).as("exit code; log: %s", exit.logTail()).isZero();
+
+    var collected = dev.timemachine.core.data.OutputCollection.collect(out, List.of());
+
+    assertThat(collected.files()).as("collected outputs").extracting(f -> f.path()).containsExactly("metrics.json", "sh");
+    assertThat(String.join("\n", collected.problems())).as("named problems")
+        .contains("'model.pkl' is a symbolic link (to '/etc/shadow')", "'up' is a symbolic link", "'key' is a symbolic link",
+            "'fifo' is a FIFO", "'sh' had mode 4755 (setuid)")
+        .doesNotContain("SECRET").doesNotContain("root:");
+    var store = new dev.timemachine.adapters.store.LocalObjectStore(tmp.resolve("store"));
+    store.put("outputs/sh", collected.fileNamed("sh"));
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(store.root().resolve("outputs/sh"))))
+        .as("mode of the stored setuid shell").isEqualTo("rw-r--r--");
+  }
+
+  /** Host processes whose command line starts with {@code marker}, from /proc (the engine's processes are the host's). */
+  private static List<String> hostProcessesNamed(String marker) throws IOException {
+    List<String> found = new java.util.ArrayList<>();
+    try (var procs = Files.list(Path.of("/proc"))) {
+      for (Path p : (Iterable<Path>) procs::iterator) {
+        if (p.getFileName().toString().matches("[0-9]+")) {
+          try {
+            String cmdline = Files.readString(p.resolve("cmdline")).replace('\0', ' ');
+            if (cmdline.startsWith(marker)) {
+              found.add(p.getFileName() + ": " + cmdline);
+            }
+          } catch (IOException e) {
+            // Gone while we looked.
+          }
+        }
+      }
+    }
+    return found;
+  }
+
   /** Starts a container the way an earlier attempt of run() would have, bypassing the engine under test. */
   private String startDirectly(String name, Path out, String script) {
     String id =

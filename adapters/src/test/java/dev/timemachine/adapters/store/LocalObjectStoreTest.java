@@ -90,4 +90,36 @@ class LocalObjectStoreTest {
       assertThatThrownBy(() -> stores.open("gs://bucket")).hasMessageContaining("unsupported store URI");
     }
   }
+
+  @Test
+  void a_stored_object_keeps_no_mode_bits_and_a_link_source_is_refused(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws java.io.IOException {
+    LocalObjectStore store = new LocalObjectStore(dir.resolve("store"));
+    Path shell = java.nio.file.Files.writeString(dir.resolve("sh"), "#!/bin/sh");
+    java.nio.file.Files.setAttribute(shell, "unix:mode", 06755);
+    Path link = java.nio.file.Files.createSymbolicLink(dir.resolve("link"), shell);
+
+    store.put("outputs/sh", shell);
+
+    org.assertj.core.api.Assertions.assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+            java.nio.file.Files.getPosixFilePermissions(store.root().resolve("outputs/sh"))))
+        .as("mode of the stored copy of a setuid, setgid file").isEqualTo("rw-r--r--");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.put("outputs/link", link))
+        .as("storing a symbolic link").isInstanceOf(dev.timemachine.core.errors.TimemachineException.class);
+  }
+
+  @Test
+  void a_stored_object_replaced_by_a_link_is_never_read(@org.junit.jupiter.api.io.TempDir Path dir) throws java.io.IOException {
+    LocalObjectStore store = new LocalObjectStore(dir.resolve("store"));
+    store.put("snapshots/x/files/a.csv", java.nio.file.Files.writeString(dir.resolve("a.csv"), "a"));
+    Path secret = java.nio.file.Files.writeString(dir.resolve("shadow"), "root:secret");
+    java.nio.file.Files.delete(store.root().resolve("snapshots/x/files/a.csv"));
+    java.nio.file.Files.createSymbolicLink(store.root().resolve("snapshots/x/files/a.csv"), secret);
+    java.nio.file.Files.createSymbolicLink(store.root().resolve("snapshots/y"), dir);
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.open("snapshots/x/files/a.csv"))
+        .as("opening an object that is a link").hasMessageContaining("symbolic link").hasMessageNotContaining("secret");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.getBytes("snapshots/y/shadow"))
+        .as("reading through a linked directory").hasMessageContaining("symbolic link");
+  }
 }

@@ -254,14 +254,21 @@ public final class Snapshots {
     long lastReport = 0;
     int count = 0;
     byte[] buffer = new byte[1 << 16];
+    Path base = target.toAbsolutePath().normalize();
     for (FileEntry file : manifest.files()) {
-      Path destination = target.resolve(file.path());
+      Path destination = base.resolve(file.path()).normalize();
+      if (!destination.startsWith(base) || destination.equals(base)) {
+        throw new InputUnverifiableException(
+            InputKind.DATA, "snapshot " + data.snapshotUri() + " lists a file path that would escape the restore directory");
+      }
       MessageDigest digest = Digests.newSha256();
       long size = 0;
       try {
         Files.createDirectories(destination.getParent());
         try (InputStream in = openFile(snapshot, data, file);
-            OutputStream out = Files.newOutputStream(destination)) {
+            OutputStream out =
+                Files.newOutputStream(destination, java.nio.file.StandardOpenOption.CREATE_NEW,
+                    java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
           for (int n; (n = in.read(buffer)) > 0; ) {
             digest.update(buffer, 0, n);
             out.write(buffer, 0, n);
@@ -297,6 +304,11 @@ public final class Snapshots {
       if (e.type() == ErrorType.NOT_FOUND) {
         throw new InputUnverifiableException(
             InputKind.DATA, "data file '" + file.path() + "' is missing from snapshot " + data.snapshotUri());
+      }
+      if (e.type() == ErrorType.CONFLICT) {
+        // The store refused to follow a link in it: the snapshot was altered, and nothing was read.
+        throw new InputUnverifiableException(
+            InputKind.DATA, "data file '" + file.path() + "' in snapshot " + data.snapshotUri() + " was replaced: " + e.getMessage());
       }
       throw e;
     }

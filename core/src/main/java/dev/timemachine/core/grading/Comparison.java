@@ -76,6 +76,10 @@ public record Comparison(
     if (rebuilt.outputsProblem() != null && verdict != Verdict.REPRODUCED_BITWISE) {
       reason = reason + " (" + rebuilt.outputsProblem() + ")";
     }
+    if (!rebuilt.refusedOutputs().isEmpty()) {
+      // Whatever the verdict: an output that tried to leave the sandbox is worth an auditor's attention.
+      reason = reason + " (outputs refused or altered: " + String.join("; ", rebuilt.refusedOutputs()) + ")";
+    }
     return new Comparison(List.copyOf(artifacts), List.copyOf(metrics), verdict, reason);
   }
 

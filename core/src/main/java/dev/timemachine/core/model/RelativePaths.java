@@ -24,6 +24,11 @@ public final class RelativePaths {
     return ".".equals(path) ? path : require(path, what);
   }
 
+  /** Why {@code path} is not a safe relative path, or null if it is. */
+  public static String problemOf(String path) {
+    return problem(path);
+  }
+
   static String problem(String path) {
     if (path == null || path.isEmpty()) {
       return "it is empty";
@@ -36,6 +41,9 @@ public final class RelativePaths {
     }
     if (path.indexOf('\0') >= 0) {
       return "it contains a NUL character";
+    }
+    if (path.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+      return "it contains a newline or control character";
     }
     for (String segment : path.split("/", -1)) {
       if (segment.isEmpty()) {

@@ -4,9 +4,13 @@ import dev.timemachine.core.errors.TimemachineException;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 
-/** Resource limits of one training container. */
+/**
+ * Resource limits of one training container, and the sandbox it runs in. {@code sandbox} is null in
+ * payloads from before sandboxing existed (committed workflow histories); it then means {@link
+ * SandboxSettings#STRICT}, since the worker that runs the step now confines every container.
+ */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record TrainingLimits(double cpus, long memoryBytes, long timeoutSeconds, int pidsLimit) {
+public record TrainingLimits(double cpus, long memoryBytes, long timeoutSeconds, int pidsLimit, SandboxSettings sandbox) {
   public static final TrainingLimits DEFAULT = new TrainingLimits(1.0, 2L << 30, 3600, 512);
 
   public TrainingLimits {
@@ -22,5 +26,14 @@ public record TrainingLimits(double cpus, long memoryBytes, long timeoutSeconds,
     if (pidsLimit <= 0) {
       throw TimemachineException.invalidInput("training pids limit must be > 0, got " + pidsLimit);
     }
+    sandbox = sandbox == null ? SandboxSettings.STRICT : sandbox;
+  }
+
+  public TrainingLimits(double cpus, long memoryBytes, long timeoutSeconds, int pidsLimit) {
+    this(cpus, memoryBytes, timeoutSeconds, pidsLimit, null);
+  }
+
+  public TrainingLimits withSandbox(SandboxSettings newSandbox) {
+    return new TrainingLimits(cpus, memoryBytes, timeoutSeconds, pidsLimit, newSandbox);
   }
 }

@@ -12,6 +12,11 @@ import java.util.Map;
  * @param metricsProblem why the metrics file could not be read, or null
  * @param log the whole log as stored, or null (results recorded before logs were kept)
  * @param outputsProblem why the recorded output rules did not select the rebuilt outputs unambiguously, or null
+ * @param sandboxNote why the sandbox is the likely cause of a failure (an output limit, a write to the
+ *     read-only root file system), naming the setting and what relaxes it; or null
+ * @param refusedOutputs entries of the output directory that were refused or noted, each by name (a
+ *     link, a special file, a hard link to elsewhere, a name no report can hold, a cap); empty in
+ *     results from before outputs were vetted
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainingResult(
@@ -26,7 +31,9 @@ public record TrainingResult(
     String metricsProblem,
     String outputsUri,
     String outputsProblem,
-    TrainingLog log) {
+    TrainingLog log,
+    String sandboxNote,
+    List<String> refusedOutputs) {
   public TrainingResult(
       String containerName, long exitCode, boolean timedOut, boolean oomKilled, long durationMs, List<String> logTail,
       List<FileEntry> outputs, Map<String, Double> metrics, String metricsProblem, String outputsUri) {
@@ -34,10 +41,19 @@ public record TrainingResult(
         null, null);
   }
 
+  public TrainingResult(
+      String containerName, long exitCode, boolean timedOut, boolean oomKilled, long durationMs, List<String> logTail,
+      List<FileEntry> outputs, Map<String, Double> metrics, String metricsProblem, String outputsUri, String outputsProblem,
+      TrainingLog log) {
+    this(containerName, exitCode, timedOut, oomKilled, durationMs, logTail, outputs, metrics, metricsProblem, outputsUri,
+        outputsProblem, log, null, List.of());
+  }
+
   public TrainingResult {
     logTail = logTail == null ? List.of() : List.copyOf(logTail);
     outputs = outputs == null ? List.of() : List.copyOf(outputs);
     metrics = metrics == null ? Map.of() : Map.copyOf(metrics);
+    refusedOutputs = refusedOutputs == null ? List.of() : List.copyOf(refusedOutputs);
   }
 
   public boolean succeeded() {
@@ -52,6 +68,7 @@ public record TrainingResult(
     if (oomKilled) {
       return "training ran out of memory (exit " + exitCode + ", OOM-killed)";
     }
-    return "training entry point exited with code " + exitCode;
+    String exited = "training entry point exited with code " + exitCode;
+    return sandboxNote == null ? exited : exited + ": " + sandboxNote;
   }
 }

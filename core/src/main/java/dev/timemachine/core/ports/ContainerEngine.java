@@ -47,7 +47,8 @@ public interface ContainerEngine {
   /**
    * How a container ended. {@code logTail} is the last lines it printed; {@code logLines} and {@code
    * logBytes} count the whole log, of which {@code logFile} kept at most a bounded prefix ({@code
-   * logTruncated} then).
+   * logTruncated} then). {@code sandboxKill} says why the engine killed it for breaking a sandbox limit
+   * (its outputs grew past {@code maxOutputBytes} or {@code maxOutputFiles}), or is null.
    */
   record ContainerExit(
       long exitCode,
@@ -57,7 +58,14 @@ public interface ContainerEngine {
       List<String> logTail,
       long logLines,
       long logBytes,
-      boolean logTruncated) {
+      boolean logTruncated,
+      String sandboxKill) {
+    public ContainerExit(
+        long exitCode, boolean oomKilled, boolean timedOut, long durationMs, List<String> logTail, long logLines,
+        long logBytes, boolean logTruncated) {
+      this(exitCode, oomKilled, timedOut, durationMs, logTail, logLines, logBytes, logTruncated, null);
+    }
+
     public ContainerExit(long exitCode, boolean oomKilled, boolean timedOut, long durationMs, List<String> logTail) {
       this(exitCode, oomKilled, timedOut, durationMs, logTail, logTail.size(), -1, false);
     }
@@ -70,7 +78,8 @@ public interface ContainerEngine {
   PulledImage pull(ImageRef image, Progress progress);
 
   /**
-   * Runs the container to completion with network mode {@code none}. If a container of that name
+   * Runs the container to completion with network mode {@code none}, confined as {@code
+   * limits.sandbox()} says; its writable mounts are made writable by the sandbox user first. If a container of that name
    * exists from an earlier attempt, it is not started again: a running one is followed, an exited one
    * is collected (exit code, logs). Kills and removes it on timeout (counted from its start) or when
    * {@code progress} throws (cancellation). The container is removed before this returns.
@@ -82,4 +91,9 @@ public interface ContainerEngine {
 
   /** Names of the containers, running or not, that carry this label. */
   List<String> containersWithLabel(String key, String value);
+
+  /** Values of {@code key} on every container, running or not, that carries that label; for reaping. */
+  default List<String> labelValues(String key) {
+    return List.of();
+  }
 }

@@ -144,6 +144,7 @@ public final class Registration {
       problems.add("--outputs pattern '" + pattern + "' matches no file in " + output);
     }
     problems.addAll(collected.selection().problems());
+    problems.addAll(collected.problems());
     if (!problems.isEmpty()) {
       throw TimemachineException.invalidInput(String.join("; ", problems));
     }
