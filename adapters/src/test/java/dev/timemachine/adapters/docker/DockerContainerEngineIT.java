@@ -510,12 +510,22 @@ class DockerContainerEngineIT {
   @Test
   void a_background_process_that_outlives_the_entry_point_is_gone_with_the_container() throws Exception {
     String marker = "tm-orphan-" + label.substring(0, 8);
+    List<String> seenWhileRunning = new CopyOnWriteArrayList<>();
+    Progress watching = message -> {
+      try {
+        seenWhileRunning.addAll(hostProcessesNamed(marker));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    };
     ContainerExit exit =
-        engine.run(request("orphan", List.of("sh", "-c", "(exec -a " + marker + " sleep 300) & echo started"), List.of(),
-            LIMITS), progress);
+        engine.run(request("orphan", List.of("sh", "-c",
+            "python3 -c 'import time; time.sleep(300)' " + marker + " & echo started; sleep 3"), List.of(), LIMITS),
+            watching);
 
     assertThat(exit.exitCode()).as("exit code; log: %s", exit.logTail()).isZero();
     assertThat(exit.logTail()).as("log").containsExactly("started");
+    assertThat(seenWhileRunning).as("the orphan on the host while the entry point ran").isNotEmpty();
     assertThat(engine.containersWithLabel(LABEL, label)).as("containers after run()").isEmpty();
     assertThat(hostProcessesNamed(marker)).as("host processes of the orphan after run()").isEmpty();
   }
@@ -573,7 +583,7 @@ class DockerContainerEngineIT {
         if (p.getFileName().toString().matches("[0-9]+")) {
           try {
             String cmdline = Files.readString(p.resolve("cmdline")).replace('\0', ' ');
-            if (cmdline.startsWith(marker)) {
+            if (cmdline.contains(marker)) {
               found.add(p.getFileName() + ": " + cmdline);
             }
           } catch (IOException e) {
