@@ -162,7 +162,7 @@ class CliIT {
     assertThat(r.exit()).as(r.err()).isZero();
     JsonNode report = Json.mapper().readTree(r.out());
     assertThat(report.get("verdict").asText()).isEqualTo("REPRODUCED_BITWISE");
-    assertThat(report.get("inputs").get("data").asText()).isEqualTo("VERIFIED");
+    assertThat(report.get("inputs").get("data").get("state").asText()).isEqualTo("VERIFIED");
     assertThat(r.err()).as("progress on stderr").contains("train");
   }
 

@@ -211,8 +211,10 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
         report.inputsUnverifiable(decoded.message());
         return finishV1(request, report, deadline);
       }
-      if (decoded.is(ErrorType.NOT_FOUND) || decoded.is(ErrorType.INVALID_INPUT)) {
-        throw failure; // no such model version: there is nothing to report on
+      if (decoded.is(ErrorType.NOT_FOUND) || decoded.is(ErrorType.INVALID_INPUT) || decoded.is(ErrorType.CONFIGURATION)) {
+        // No such model version, or a registry this process cannot use as configured: nothing to report
+        // on, and the user's mistake to fix (exit 2), not an outage.
+        throw failure;
       }
       report.error("resolve", service(decoded, "the model registry of " + request.modelSpec()), decoded, deadline);
       return finishV1(request, report, deadline);
