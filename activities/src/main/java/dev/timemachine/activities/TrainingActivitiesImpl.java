@@ -4,6 +4,7 @@ import dev.timemachine.core.training.TrainingContainer;
 
 import dev.timemachine.workflow.Failures;
 import dev.timemachine.core.grading.MetricsFiles;
+import dev.timemachine.core.data.Directories;
 import dev.timemachine.core.data.OutputCollection;
 import dev.timemachine.core.model.ReplayIds;
 
@@ -33,11 +34,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * The training host's steps. Everything of one replay lives under {@code <workRoot>/<replayId>/}
@@ -119,7 +118,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     }
     // A container from an earlier attempt may still be writing here; only a fresh start gets a fresh dir.
     if (engine.containersWithLabel(LABEL_REPLAY, replayId).isEmpty()) {
-      deleteRecursively(out);
+      Directories.deleteRecursively(out);
     }
     createDirectories(out);
     ContainerRequest request =
@@ -170,7 +169,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     Failures.run(
         () -> {
           engine.remove(ReplayIds.containerName(replayId));
-          deleteRecursively(workRoot.resolve(ReplayIds.require(replayId)));
+          Directories.deleteRecursively(workRoot.resolve(ReplayIds.require(replayId)));
         });
   }
 
@@ -192,16 +191,4 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     }
   }
 
-  static void deleteRecursively(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("could not delete " + dir, e);
-    }
-  }
 }

@@ -16,10 +16,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.StringJoiner;
 import javax.net.ssl.SSLException;
@@ -130,26 +128,39 @@ final class MlflowHttp {
       if (response.statusCode() / 100 != 2) {
         throw failure(response, body.readNBytes(64 * 1024), "download " + what);
       }
-      MessageDigest sha256 = Digests.newSha256();
-      java.io.ByteArrayOutputStream kept = new java.io.ByteArrayOutputStream();
-      byte[] buffer = new byte[64 * 1024];
-      long size = 0;
-      long lastReport = System.nanoTime();
-      for (int n; (n = body.read(buffer)) >= 0; ) {
-        sha256.update(buffer, 0, n);
-        if (size + n <= keepUpTo) {
-          kept.write(buffer, 0, n);
-        }
-        size += n;
-        if (System.nanoTime() - lastReport > 1_000_000_000L) {
-          lastReport = System.nanoTime();
-          downloaded.accept(size);
-        }
-      }
-      return new Download(HexFormat.of().formatHex(sha256.digest()), size, size <= keepUpTo ? kept.toByteArray() : null);
+      Kept kept = new Kept(keepUpTo);
+      long[] lastReport = {System.nanoTime()};
+      Digests.Streamed streamed =
+          Digests.sha256(body, kept, size -> {
+            if (System.nanoTime() - lastReport[0] > 1_000_000_000L) {
+              lastReport[0] = System.nanoTime();
+              downloaded.accept(size);
+            }
+          });
+      return new Download(streamed.sha256(), streamed.size(), kept.overflowed ? null : kept.toByteArray());
     } catch (IOException e) {
       throw TimemachineException.unavailable(
           "download of " + what + " from MLflow at " + settings.trackingUri() + " broke off: " + oneLine(e), e);
+    }
+  }
+
+  /** Keeps what is written while it stays within {@code limit} bytes, and then nothing. */
+  private static final class Kept extends java.io.ByteArrayOutputStream {
+    private final int limit;
+    private boolean overflowed;
+
+    Kept(int limit) {
+      this.limit = limit;
+    }
+
+    @Override
+    public synchronized void write(byte[] b, int off, int len) {
+      if (overflowed || count + len > limit) {
+        overflowed = true;
+        reset();
+        return;
+      }
+      super.write(b, off, len);
     }
   }
 
