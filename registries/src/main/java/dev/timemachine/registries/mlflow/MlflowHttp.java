@@ -1,10 +1,11 @@
 package dev.timemachine.registries.mlflow;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.timemachine.core.data.Digests;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.json.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -32,7 +33,6 @@ import org.slf4j.LoggerFactory;
  */
 final class MlflowHttp {
   private static final Logger log = LoggerFactory.getLogger(MlflowHttp.class);
-  private static final ObjectMapper MAPPER = new ObjectMapper();
   static final String API = "/api/2.0/mlflow/";
   static final String ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts/";
 
@@ -99,11 +99,32 @@ final class MlflowHttp {
     return json(send(request(uri).GET(), "GET " + endpoint), "GET " + endpoint);
   }
 
+  /** GET {@code /api/2.0/mlflow/<endpoint>?<query>}, read as {@code type}. */
+  <T> T get(String endpoint, Map<String, String> query, Class<T> type) {
+    return as(get(endpoint, query), type, "GET " + endpoint);
+  }
+
+  /** POST {@code /api/2.0/mlflow/<endpoint>} with a JSON body, the answer read as {@code type}. */
+  <T> T post(String endpoint, Object body, Class<T> type) {
+    return as(post(endpoint, body), type, "POST " + endpoint);
+  }
+
+  private <T> T as(JsonNode node, Class<T> type, String what) {
+    try {
+      return Json.mapper().treeToValue(node, type);
+    } catch (JsonProcessingException | IllegalArgumentException e) {
+      throw TimemachineException.configuration(
+          settings.trackingUri() + " does not look like an MLflow server: " + what + " answered with "
+              + oneLine(e.getMessage()),
+          "is " + MlflowSettings.TRACKING_URI + " the server's base URL?");
+    }
+  }
+
   /** POST {@code /api/2.0/mlflow/<endpoint>} with a JSON body. */
   JsonNode post(String endpoint, Object body) {
     byte[] bytes;
     try {
-      bytes = MAPPER.writeValueAsBytes(body);
+      bytes = Json.mapper().writeValueAsBytes(body);
     } catch (IOException e) {
       throw new IllegalStateException("cannot serialize a request to " + endpoint, e);
     }
@@ -316,7 +337,7 @@ final class MlflowHttp {
 
   private static JsonNode parseQuietly(byte[] body) {
     try {
-      return MAPPER.readTree(body);
+      return Json.mapper().readTree(body);
     } catch (IOException e) {
       return null;
     }
