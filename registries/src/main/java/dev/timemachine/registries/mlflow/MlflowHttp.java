@@ -30,19 +30,35 @@ import org.slf4j.LoggerFactory;
  * that cannot be reached or refuses the credentials is {@code CONFIGURATION}, a 5xx or a timeout is
  * {@code UNAVAILABLE}, and an API error that MLflow explains in its JSON error body is an {@link
  * ApiError}, which callers may catch to say what was not found.
+ *
+ * <p>A GET answered 5xx or 429 is sent again, {@value #ATTEMPTS} times in all with a doubling pause,
+ * as MLflow's own clients do, because a busy server's SQLite ("database is locked") answers 503 for a
+ * moment. Other requests are not repeated here: the write-back is made idempotent one level up, and
+ * the activity retries whatever is still {@code UNAVAILABLE}.
  */
 final class MlflowHttp {
   private static final Logger log = LoggerFactory.getLogger(MlflowHttp.class);
   static final String API = "/api/2.0/mlflow/";
   static final String ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts/";
 
+  /** Tries of one GET that the server answers 5xx or 429. */
+  static final int ATTEMPTS = 3;
+  private static final Duration FIRST_PAUSE = Duration.ofMillis(500);
+
   private final MlflowSettings settings;
   private final HttpClient client;
+  private final Duration firstPause;
   private final String authorization;
 
   MlflowHttp(MlflowSettings settings, HttpClient client) {
+    this(settings, client, FIRST_PAUSE);
+  }
+
+  /** With the pause before the second try (doubled before each later one); tests pass zero. */
+  MlflowHttp(MlflowSettings settings, HttpClient client, Duration firstPause) {
     this.settings = settings;
     this.client = client;
+    this.firstPause = firstPause;
     if (settings.username() != null) {
       String pair = settings.username() + ":" + settings.password();
       this.authorization = "Basic " + Base64.getEncoder().encodeToString(pair.getBytes(StandardCharsets.UTF_8));
@@ -221,6 +237,36 @@ final class MlflowHttp {
 
   private <T> HttpResponse<T> exchange(HttpRequest.Builder builder, HttpResponse.BodyHandler<T> handler, String what) {
     HttpRequest request = builder.build();
+    Duration pause = firstPause;
+    for (int attempt = 1; ; attempt++) {
+      HttpResponse<T> response = exchangeOnce(request, handler, what);
+      if (attempt >= ATTEMPTS || !request.method().equals("GET") || !retryable(response.statusCode())) {
+        return response;
+      }
+      if (response.body() instanceof InputStream body) {
+        try (body) {
+          body.transferTo(java.io.OutputStream.nullOutputStream());
+        } catch (IOException e) {
+          // the next try opens a new stream
+        }
+      }
+      log.info("MLflow at {} answered {} to {}; trying again in {} ms ({}/{})",
+          settings.trackingUri(), response.statusCode(), what, pause.toMillis(), attempt + 1, ATTEMPTS);
+      try {
+        Thread.sleep(pause.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw TimemachineException.unavailable("interrupted while waiting for MLflow (" + what + ")", e);
+      }
+      pause = pause.multipliedBy(2);
+    }
+  }
+
+  private static boolean retryable(int status) {
+    return status / 100 == 5 || status == 429;
+  }
+
+  private <T> HttpResponse<T> exchangeOnce(HttpRequest request, HttpResponse.BodyHandler<T> handler, String what) {
     log.debug("{} {}", request.method(), request.uri());
     try {
       return client.send(request, handler);
