@@ -15,7 +15,6 @@ import dev.timemachine.core.model.DataRef;
 import dev.timemachine.core.model.FileEntry;
 import dev.timemachine.core.model.ImageRef;
 import dev.timemachine.core.model.InputCheck;
-import dev.timemachine.core.model.InputKind;
 import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.model.TrainingLimits;
 import dev.timemachine.core.model.TrainingLog;
@@ -81,7 +80,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     return Failures.call(
         () -> {
           String head = git.checkout(code, dir(replayId, "code"), heartbeat("code"));
-          return new InputCheck(InputKind.CODE, "HEAD " + head + " of " + code.repositoryUrl());
+          return new InputCheck("HEAD " + head + " of " + code.repositoryUrl());
         });
   }
 
@@ -91,14 +90,14 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         () -> {
           ContainerEngine.PulledImage pulled = engine.pull(image, heartbeat("environment"));
           return new InputCheck(
-              InputKind.ENVIRONMENT, pulled.image() + " (image id " + pulled.imageId() + ", " + pulled.sizeBytes() + " bytes)");
+              pulled.image() + " (image id " + pulled.imageId() + ", " + pulled.sizeBytes() + " bytes)");
         });
   }
 
   @Override
   public InputCheck restoreData(String replayId, DataRef data) {
     return Failures.call(
-        () -> new InputCheck(InputKind.DATA, snapshots.restore(data, dir(replayId, "data"), heartbeat("data"))));
+        () -> new InputCheck(snapshots.restore(data, dir(replayId, "data"), heartbeat("data"))));
   }
 
   @Override
