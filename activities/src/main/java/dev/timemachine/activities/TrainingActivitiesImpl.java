@@ -4,6 +4,7 @@ import dev.timemachine.core.training.TrainingContainer;
 
 import dev.timemachine.workflow.Failures;
 import dev.timemachine.core.grading.MetricsFiles;
+import dev.timemachine.core.data.Directories;
 import dev.timemachine.core.data.OutputCollection;
 import dev.timemachine.core.model.ReplayIds;
 
@@ -14,7 +15,6 @@ import dev.timemachine.core.model.DataRef;
 import dev.timemachine.core.model.FileEntry;
 import dev.timemachine.core.model.ImageRef;
 import dev.timemachine.core.model.InputCheck;
-import dev.timemachine.core.model.InputKind;
 import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.model.SandboxSettings;
 import dev.timemachine.core.model.TrainingLimits;
@@ -34,11 +34,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * The training host's steps. Everything of one replay lives under {@code <workRoot>/<replayId>/}
@@ -84,7 +82,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         "the git host of " + code.repositoryUrl(),
         () -> {
           String head = git.checkout(code, dir(replayId, "code"), heartbeat("code"));
-          return new InputCheck(InputKind.CODE, "HEAD " + head + " of " + code.repositoryUrl());
+          return new InputCheck("HEAD " + head + " of " + code.repositoryUrl());
         });
   }
 
@@ -95,7 +93,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         () -> {
           ContainerEngine.PulledImage pulled = engine.pull(image, heartbeat("environment"));
           return new InputCheck(
-              InputKind.ENVIRONMENT, pulled.image() + " (image id " + pulled.imageId() + ", " + pulled.sizeBytes() + " bytes)");
+              pulled.image() + " (image id " + pulled.imageId() + ", " + pulled.sizeBytes() + " bytes)");
         });
   }
 
@@ -103,7 +101,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   public InputCheck restoreData(String replayId, DataRef data) {
     return Failures.call(
         "the object store of " + data.snapshotUri(),
-        () -> new InputCheck(InputKind.DATA, snapshots.restore(data, dir(replayId, "data"), heartbeat("data"))));
+        () -> new InputCheck(snapshots.restore(data, dir(replayId, "data"), heartbeat("data"))));
   }
 
   @Override
@@ -129,7 +127,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     }
     // A container from an earlier attempt may still be writing here; only a fresh start gets a fresh dir.
     if (engine.containersWithLabel(LABEL_REPLAY, replayId).isEmpty()) {
-      deleteRecursively(out);
+      Directories.deleteRecursively(out);
     }
     createDirectories(out);
     // Nobody but this worker (and, through its mount, the sandbox user) reaches into a replay's files.
@@ -228,7 +226,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         engineService(),
         () -> {
           engine.remove(ReplayIds.containerName(replayId));
-          deleteRecursively(workRoot.resolve(ReplayIds.require(replayId)));
+          Directories.deleteRecursively(workRoot.resolve(ReplayIds.require(replayId)));
         });
   }
 
@@ -262,16 +260,4 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     }
   }
 
-  static void deleteRecursively(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("could not delete " + dir, e);
-    }
-  }
 }

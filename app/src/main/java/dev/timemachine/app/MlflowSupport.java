@@ -2,6 +2,7 @@ package dev.timemachine.app;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.timemachine.core.data.Directories;
 import dev.timemachine.core.model.DataRef;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.model.ImageRef;
@@ -123,7 +124,7 @@ public final class MlflowSupport {
         }
         return run(command, scripts, settings, config);
       } finally {
-        deleteRecursively(scripts);
+        Directories.deleteRecursively(scripts);
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -173,14 +174,6 @@ public final class MlflowSupport {
   private static void putIfSet(Map<String, String> env, String name, String value) {
     if (value != null) {
       env.put(name, value);
-    }
-  }
-
-  private static void deleteRecursively(Path dir) throws IOException {
-    try (var paths = Files.walk(dir)) {
-      for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
     }
   }
 }

@@ -21,21 +21,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The CLI as a user runs it: the packaged jar in its own process, with exit codes, stdout and stderr
  * checked. Uses the embedded defaults (in-process Temporal, local-directory store, local Docker).
+ * The sample's data and original outputs are made once; every test has a home (and store) of its own,
+ * so that the tests run in any order and alone.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class CliIT {
   private static final Path JAR = Path.of("target/timemachine.jar");
@@ -46,7 +45,6 @@ class CliIT {
   private ImageRef image;
   private Path data;
   private Path original;
-  private String snapshotUri;
 
   record Result(int exit, String out, String err) {}
 
@@ -65,10 +63,30 @@ class CliIT {
     return new Result(process.exitValue(), Files.readString(out), Files.readString(err));
   }
 
+  @BeforeEach
+  void ownHome() throws IOException {
+    home = Files.createTempDirectory(tmp, "home-");
+  }
+
+  /** A snapshot of the sample's data in this test's store. */
+  private String snapshot() throws Exception {
+    Result r = cli("snapshot", "create", data.toString(), home.resolve("store").toUri().toString());
+    assertThat(r.exit()).as(r.err()).isZero();
+    return r.out().strip().split("\n")[1];
+  }
+
+  /** churn@1 registered in this test's store, its data in {@code snapshotUri}. */
+  private void registerChurn1(String snapshotUri) throws Exception {
+    Result reg = cli("register", "--model", "churn@1", "--repo", repo.url(), "--commit", repo.commit(),
+        "--entry-point", "python3 train.py", "--image", image.toString(), "--data", snapshotUri,
+        "--output", original.toString());
+    assertThat(reg.exit()).as(reg.err()).isZero();
+    assertThat(reg.out()).contains("registered churn@1");
+  }
+
   @BeforeAll
   void prepare() throws Exception {
     assertThat(JAR).as("the packaged CLI (mvn package runs before the integration tests)").exists();
-    home = tmp.resolve("home");
     image = SampleEnvironment.pinned();
     repo = SampleProject.createRepository(SampleProject.CHURN, tmp.resolve("churn"));
     TrainingLimits limits = new TrainingLimits(1, 1L << 30, 600, 256);
@@ -86,7 +104,6 @@ class CliIT {
   }
 
   @Test
-  @Order(1)
   void no_command_is_a_usage_error() throws Exception {
     Result r = cli();
     assertThat(r.exit()).isEqualTo(2);
@@ -94,7 +111,6 @@ class CliIT {
   }
 
   @Test
-  @Order(2)
   void a_malformed_model_is_a_usage_error_in_one_line() throws Exception {
     Result r = cli("replay", "churn");
     assertThat(r.exit()).isEqualTo(2);
@@ -103,7 +119,6 @@ class CliIT {
   }
 
   @Test
-  @Order(2)
   void a_bad_replay_id_is_refused_at_once_and_no_workflow_is_started() throws Exception {
     long started = System.nanoTime();
     Result r = cli("replay", "churn@1", "--replay-id", "bad/id");
@@ -117,14 +132,13 @@ class CliIT {
   }
 
   @Test
-  @Order(3)
   void snapshot_create_prints_the_root_digest_and_uri() throws Exception {
     Result r = cli("snapshot", "create", data.toString(), home.resolve("store").toUri().toString());
     assertThat(r.exit()).as(r.err()).isZero();
     String[] lines = r.out().strip().split("\n");
     assertThat(lines[0]).matches("sha256:[0-9a-f]{64}");
     assertThat(lines[1]).startsWith("file:").endsWith("/snapshots/" + lines[0].substring(7));
-    snapshotUri = lines[1];
+    String snapshotUri = lines[1];
 
     Result json = cli("snapshot", "create", data.toString(), home.resolve("store").toUri().toString(), "--json");
     assertThat(json.exit()).as(json.err()).isZero();
@@ -137,7 +151,6 @@ class CliIT {
   }
 
   @Test
-  @Order(4)
   void an_image_named_by_tag_is_refused_at_registration() throws Exception {
     Result r = cli("register", "--model", "churn@1", "--repo", repo.url(), "--commit", repo.commit(),
         "--entry-point", "python3 train.py", "--image", SampleEnvironment.REPOSITORY + ":bookworm",
@@ -147,13 +160,8 @@ class CliIT {
   }
 
   @Test
-  @Order(5)
   void register_then_replay_json_is_reproduced_bitwise_with_only_json_on_stdout() throws Exception {
-    Result reg = cli("register", "--model", "churn@1", "--repo", repo.url(), "--commit", repo.commit(),
-        "--entry-point", "python3 train.py", "--image", image.toString(), "--data", snapshotUri,
-        "--output", original.toString());
-    assertThat(reg.exit()).as(reg.err()).isZero();
-    assertThat(reg.out()).contains("registered churn@1");
+    registerChurn1(snapshot());
 
     Result list = cli("models", "list");
     assertThat(list.out()).contains("churn@1").contains(repo.commit().substring(0, 12));
@@ -167,9 +175,9 @@ class CliIT {
   }
 
   @Test
-  @Order(6)
   void an_unpushed_commit_is_refused_with_the_fix_and_with_allow_unpushed_every_replay_warns() throws Exception {
     // A laptop clone with a commit its origin (the sample repository) never received.
+    String snapshotUri = snapshot();
     Path laptop = tmp.resolve("laptop");
     org.eclipse.jgit.api.Git.cloneRepository().setURI(repo.url()).setDirectory(laptop.toFile()).call().close();
     String unpushed = SampleProject.commitChange(
@@ -205,8 +213,9 @@ class CliIT {
   }
 
   @Test
-  @Order(7)
   void altering_a_stored_snapshot_file_makes_the_next_replay_exit_3_naming_the_file() throws Exception {
+    String snapshotUri = snapshot();
+    registerChurn1(snapshotUri);
     Path stored = Path.of(java.net.URI.create(snapshotUri)).resolve("files/customers.csv");
     Files.writeString(stored, Files.readString(stored).replace("C00001,", "C00001X,"), StandardCharsets.UTF_8);
 
@@ -217,10 +226,7 @@ class CliIT {
   }
 
   @Test
-  @Order(8)
   void the_demo_trains_registers_and_replays_the_seeded_sample_bitwise() throws Exception {
-    // A home of its own: the tests above tampered with the store, and the demo's data is the same content.
-    home = tmp.resolve("demo-home");
     Result r = cli("demo");
 
     assertThat(r.exit()).as("demo exit; stderr: %s", r.err()).isZero();
@@ -234,7 +240,6 @@ class CliIT {
   }
 
   @Test
-  @Order(9)
   void the_demo_without_a_worker_needs_a_temporal_server_and_says_so_in_one_line() throws Exception {
     Result r = cli("demo", "--no-worker");
 

@@ -9,7 +9,6 @@ import dev.timemachine.core.ports.Progress;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -64,9 +63,5 @@ public final class SampleRuns {
     if (!condition) {
       throw new IllegalStateException(problem);
     }
-  }
-
-  public static List<String> entryPoint() {
-    return SampleProject.ENTRY_POINT;
   }
 }

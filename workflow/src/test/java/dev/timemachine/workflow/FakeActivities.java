@@ -5,7 +5,6 @@ import dev.timemachine.core.grading.Comparison;
 import dev.timemachine.core.model.DataRef;
 import dev.timemachine.core.model.ImageRef;
 import dev.timemachine.core.model.InputCheck;
-import dev.timemachine.core.model.InputKind;
 import dev.timemachine.core.model.ModelVersion;
 import dev.timemachine.core.model.RecordedOutputs;
 import dev.timemachine.core.report.ReplayReport;
@@ -75,9 +74,9 @@ final class FakeActivities {
   }
 
   static final class Training implements TrainingActivities {
-    Supplier<InputCheck> code = () -> new InputCheck(InputKind.CODE, "HEAD " + Fixtures.COMMIT);
-    Supplier<InputCheck> image = () -> new InputCheck(InputKind.ENVIRONMENT, "image verified");
-    Supplier<InputCheck> data = () -> new InputCheck(InputKind.DATA, "1 file verified");
+    Supplier<InputCheck> code = () -> new InputCheck("HEAD " + Fixtures.COMMIT);
+    Supplier<InputCheck> image = () -> new InputCheck("image verified");
+    Supplier<InputCheck> data = () -> new InputCheck("1 file verified");
     Supplier<TrainingResult> train;
     Supplier<String> hostQueue = () -> ReplayWorkflowTest.TRAINING_QUEUE;
     final AtomicInteger trainCalls = new AtomicInteger();

@@ -1,5 +1,6 @@
 package dev.timemachine.adapters.git;
 
+import dev.timemachine.core.data.Directories;
 import dev.timemachine.core.model.CodeRef;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.model.InputKind;
@@ -13,9 +14,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.Optional;
-import java.util.stream.Stream;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.api.errors.GitAPIException;
 import org.eclipse.jgit.api.errors.JGitInternalException;
@@ -51,7 +50,7 @@ public final class JGitSourceCheckout implements SourceCheckout {
   @Override
   public String checkout(CodeRef code, Path target, Progress progress) {
     String url = code.repositoryUrl();
-    deleteRecursively(target);
+    Directories.deleteRecursively(target);
     Monitor monitor = new Monitor(progress);
     try (Git git = clone(url, target, monitor);
         RevWalk walk = new RevWalk(git.getRepository())) {
@@ -203,11 +202,9 @@ public final class JGitSourceCheckout implements SourceCheckout {
    */
   private static void deleteTemporary(Path dir) {
     for (int attempt = 0; attempt < 3 && Files.exists(dir); attempt++) {
-      try (Stream<Path> paths = Files.walk(dir)) {
-        for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-          Files.deleteIfExists(p);
-        }
-      } catch (IOException | UncheckedIOException e) {
+      try {
+        Directories.deleteRecursively(dir);
+      } catch (UncheckedIOException e) {
         // Walk again: whatever appeared or vanished meanwhile is gone or settled by then.
       }
     }
@@ -248,19 +245,6 @@ public final class JGitSourceCheckout implements SourceCheckout {
       }
     }
     return reason.toString().replaceAll("\\s*\\R\\s*", " ");
-  }
-
-  private static void deleteRecursively(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-        Files.delete(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("could not delete the earlier checkout in " + dir, e);
-    }
   }
 
   /**

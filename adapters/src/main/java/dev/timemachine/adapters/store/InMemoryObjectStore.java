@@ -32,7 +32,7 @@ public final class InMemoryObjectStore implements ObjectStore {
 
   @Override
   public Optional<Long> size(String key) {
-    return Optional.ofNullable(objects.get(key)).map(b -> (long) b.length);
+    return Optional.ofNullable(objects.get(RelativePaths.require(key, "key"))).map(b -> (long) b.length);
   }
 
   @Override
@@ -51,7 +51,7 @@ public final class InMemoryObjectStore implements ObjectStore {
 
   @Override
   public byte[] getBytes(String key) {
-    byte[] bytes = objects.get(key);
+    byte[] bytes = objects.get(RelativePaths.require(key, "key"));
     if (bytes == null) {
       throw TimemachineException.notFound(uriOf(key) + " not found", null);
     }
@@ -65,8 +65,10 @@ public final class InMemoryObjectStore implements ObjectStore {
 
   @Override
   public void download(String key, Path target) {
+    byte[] bytes = getBytes(key);
     try {
-      Files.write(target, getBytes(key));
+      Files.createDirectories(target.toAbsolutePath().getParent());
+      Files.write(target, bytes);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -3,6 +3,9 @@ package dev.timemachine.core.data;
 import dev.timemachine.core.model.FileEntry;
 import dev.timemachine.core.errors.TimemachineException;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -10,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.function.LongConsumer;
 import java.util.regex.Pattern;
 
 /**
@@ -53,6 +57,37 @@ public final class Digests {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every Java platform has SHA-256", e);
     }
+  }
+
+  /** What {@link #sha256(InputStream, OutputStream, LongConsumer)} read: its SHA-256 in hex and its length. */
+  public record Streamed(String sha256, long size) {}
+
+  /**
+   * The one streaming SHA-256 of this code base: reads {@code in} to its end (without closing it),
+   * copies every byte to {@code copy} when it is not null, and tells {@code soFar} how many bytes have
+   * been read after each chunk (throttling reports is the caller's business).
+   */
+  public static Streamed sha256(InputStream in, OutputStream copy, LongConsumer soFar) throws IOException {
+    MessageDigest digest = newSha256();
+    byte[] buffer = new byte[1 << 16];
+    long size = 0;
+    for (int n; (n = in.read(buffer)) >= 0; ) {
+      if (n == 0) {
+        continue;
+      }
+      digest.update(buffer, 0, n);
+      if (copy != null) {
+        copy.write(buffer, 0, n);
+      }
+      size += n;
+      soFar.accept(size);
+    }
+    return new Streamed(HexFormat.of().formatHex(digest.digest()), size);
+  }
+
+  /** The SHA-256 and length of everything {@code in} has left. */
+  public static Streamed sha256(InputStream in) throws IOException {
+    return sha256(in, null, size -> {});
   }
 
   /** The canonical manifest text that the root digest is computed over. */

@@ -9,10 +9,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -86,15 +84,10 @@ public final class FileHashing {
   }
 
   public static String sha256(Path file) {
-    MessageDigest digest = Digests.newSha256();
-    byte[] buffer = new byte[1 << 16];
     try (InputStream in = Files.newInputStream(file)) {
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        digest.update(buffer, 0, n);
-      }
+      return Digests.sha256(in).sha256();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + file, e);
     }
-    return HexFormat.of().formatHex(digest.digest());
   }
 }

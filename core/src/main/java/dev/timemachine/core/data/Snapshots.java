@@ -16,10 +16,8 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -97,7 +95,7 @@ public final class Snapshots {
 
   /** A stored object that does not hold what the snapshot says, and how it differs. */
   private record Altered(String key, String problem, String expectedSha256) {
-    static Altered file(FileEntry file, Hashed stored) {
+    static Altered file(FileEntry file, Digests.Streamed stored) {
       String label = "its file '" + file.path() + "'";
       if (stored == null) {
         return new Altered("files/" + file.path(), label + " is missing", file.sha256());
@@ -128,7 +126,7 @@ public final class Snapshots {
     int count = 0;
     for (FileEntry file : files) {
       String key = "files/" + file.path();
-      Hashed stored = hashStored(snapshot, key);
+      Digests.Streamed stored = hashStored(snapshot, key);
       if (stored == null || !stored.sha256().equals(file.sha256()) || stored.size() != file.size()) {
         altered.add(Altered.file(file, stored));
       }
@@ -164,7 +162,7 @@ public final class Snapshots {
       } else {
         String path = object.key().substring("files/".length());
         snapshot.put(object.key(), dir.resolve(path));
-        Hashed now = hashStored(snapshot, object.key());
+        Digests.Streamed now = hashStored(snapshot, object.key());
         if (now == null || !now.sha256().equals(object.expectedSha256())) {
           throw TimemachineException.conflict(
               "repaired " + snapshot.uriOf(object.key()) + " but it now hashes to " + (now == null ? "nothing" : now.sha256())
@@ -190,18 +188,10 @@ public final class Snapshots {
     }
   }
 
-  private record Hashed(String sha256, long size) {}
-
   /** Streams a stored object through sha256; null if it does not exist. */
-  private static Hashed hashStored(ObjectStore snapshot, String key) {
-    MessageDigest digest = Digests.newSha256();
-    byte[] buffer = new byte[1 << 16];
-    long size = 0;
+  private static Digests.Streamed hashStored(ObjectStore snapshot, String key) {
     try (InputStream in = snapshot.open(key)) {
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        digest.update(buffer, 0, n);
-        size += n;
-      }
+      return Digests.sha256(in);
     } catch (TimemachineException e) {
       if (e.type() == ErrorType.NOT_FOUND) {
         return null;
@@ -210,7 +200,6 @@ public final class Snapshots {
     } catch (IOException e) {
       throw TimemachineException.unavailable("cannot read " + snapshot.uriOf(key) + ": " + e, e);
     }
-    return new Hashed(HexFormat.of().formatHex(digest.digest()), size);
   }
 
   private static Path writeTemporary(byte[] content) {
@@ -247,13 +236,12 @@ public final class Snapshots {
           "the manifest of snapshot " + data.snapshotUri() + " hashes to " + stored + ", but " + data.rootDigest()
               + " was recorded: the snapshot was changed after registration");
     }
-    deleteRecursively(target);
+    Directories.deleteRecursively(target);
     ObjectStore snapshot = stores.open(data.snapshotUri());
     long total = manifest.files().stream().mapToLong(FileEntry::size).sum();
     long done = 0;
-    long lastReport = 0;
+    long[] lastReport = {0};
     int count = 0;
-    byte[] buffer = new byte[1 << 16];
     Path base = target.toAbsolutePath().normalize();
     for (FileEntry file : manifest.files()) {
       Path destination = base.resolve(file.path()).normalize();
@@ -261,29 +249,29 @@ public final class Snapshots {
         throw new InputUnverifiableException(
             InputKind.DATA, "snapshot " + data.snapshotUri() + " lists a file path that would escape the restore directory");
       }
-      MessageDigest digest = Digests.newSha256();
-      long size = 0;
+      Digests.Streamed restored;
       try {
         Files.createDirectories(destination.getParent());
+        long before = done;
+        int restoredSoFar = count;
         try (InputStream in = openFile(snapshot, data, file);
             OutputStream out =
                 Files.newOutputStream(destination, java.nio.file.StandardOpenOption.CREATE_NEW,
                     java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-          for (int n; (n = in.read(buffer)) > 0; ) {
-            digest.update(buffer, 0, n);
-            out.write(buffer, 0, n);
-            size += n;
-            if (System.nanoTime() - lastReport > PROGRESS_EVERY_NANOS) {
-              lastReport = System.nanoTime();
-              progress.report(String.format("restoring %s: %d/%d files, %s/%s", file.path(), count, manifest.files().size(),
-                  mb(done + size), mb(total)));
-            }
-          }
+          restored =
+              Digests.sha256(in, out, size -> {
+                if (System.nanoTime() - lastReport[0] > PROGRESS_EVERY_NANOS) {
+                  lastReport[0] = System.nanoTime();
+                  progress.report(String.format("restoring %s: %d/%d files, %s/%s", file.path(), restoredSoFar,
+                      manifest.files().size(), mb(before + size), mb(total)));
+                }
+              });
         }
       } catch (IOException e) {
         throw TimemachineException.unavailable("cannot restore " + file.path() + " from " + data.snapshotUri() + ": " + e, e);
       }
-      String actual = HexFormat.of().formatHex(digest.digest());
+      String actual = restored.sha256();
+      long size = restored.size();
       if (!actual.equals(file.sha256()) || size != file.size()) {
         throw new InputUnverifiableException(
             InputKind.DATA,
@@ -316,18 +304,5 @@ public final class Snapshots {
 
   private static String mb(long bytes) {
     return String.format("%.1f MB", bytes / 1e6);
-  }
-
-  static void deleteRecursively(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("could not empty " + dir, e);
-    }
   }
 }

@@ -17,8 +17,17 @@ import java.util.TreeMap;
 public final class MetricsFiles {
   private MetricsFiles() {}
 
-  /** Parsed metrics; {@code problem} is null when the whole file was a flat object of numbers. */
-  public record Parsed(Map<String, Double> values, String problem) {}
+  /**
+   * Parsed metrics; {@code problem} is null when the whole file was a flat object of numbers.
+   *
+   * @param unreadable the file was not written, or is not a JSON object, so {@code values} is empty
+   *     for want of a file rather than of numbers in it
+   */
+  public record Parsed(Map<String, Double> values, String problem, boolean unreadable) {
+    static Parsed unreadable(String problem) {
+      return new Parsed(Map.of(), problem, true);
+    }
+  }
 
   public static Parsed read(Path outputDir, String metricsFile) {
     return readFile(outputDir.resolve(metricsFile), metricsFile);
@@ -27,27 +36,40 @@ public final class MetricsFiles {
   /** Reads {@code file}, named {@code metricsFile} in messages; a null file is one that was not written. */
   public static Parsed readFile(Path file, String metricsFile) {
     if (file == null || !Files.isRegularFile(file)) {
-      return new Parsed(Map.of(), "the metrics file " + metricsFile + " was not written");
+      return Parsed.unreadable("the metrics file " + metricsFile + " was not written");
     }
     try {
-      JsonNode node = Json.mapper().readTree(file.toFile());
-      if (node == null || !node.isObject()) {
-        return new Parsed(Map.of(), "the metrics file " + metricsFile + " is not a JSON object");
-      }
-      Map<String, Double> values = new TreeMap<>();
-      List<String> skipped = new ArrayList<>();
-      node.fields()
-          .forEachRemaining(
-              e -> {
-                if (e.getValue().isNumber()) {
-                  values.put(e.getKey(), e.getValue().doubleValue());
-                } else {
-                  skipped.add(e.getKey());
-                }
-              });
-      return new Parsed(values, skipped.isEmpty() ? null : "non-numeric metrics ignored: " + skipped);
+      return parse(Files.readAllBytes(file), metricsFile);
     } catch (IOException e) {
-      return new Parsed(Map.of(), "the metrics file " + metricsFile + " is not valid JSON: " + e.getMessage());
+      return Parsed.unreadable("the metrics file " + metricsFile + " cannot be read: " + e.getMessage());
     }
+  }
+
+  /**
+   * Parses the content of a metrics file, named {@code metricsFile} in messages: the one parser of
+   * both sides, the metrics recorded with a version (in any registry) and those a replay rebuilt.
+   */
+  public static Parsed parse(byte[] content, String metricsFile) {
+    JsonNode node;
+    try {
+      node = Json.mapper().readTree(content);
+    } catch (IOException e) {
+      return Parsed.unreadable("the metrics file " + metricsFile + " is not valid JSON: " + e.getMessage());
+    }
+    if (node == null || !node.isObject()) {
+      return Parsed.unreadable("the metrics file " + metricsFile + " is not a JSON object");
+    }
+    Map<String, Double> values = new TreeMap<>();
+    List<String> skipped = new ArrayList<>();
+    node.properties()
+        .forEach(
+            e -> {
+              if (e.getValue().isNumber()) {
+                values.put(e.getKey(), e.getValue().doubleValue());
+              } else {
+                skipped.add(e.getKey());
+              }
+            });
+    return new Parsed(values, skipped.isEmpty() ? null : "non-numeric metrics ignored: " + skipped, false);
   }
 }

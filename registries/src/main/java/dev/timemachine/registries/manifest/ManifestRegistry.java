@@ -111,15 +111,4 @@ public final class ManifestRegistry implements ModelRegistry {
     String key = "verdicts/" + report.model().name() + "/" + report.model().version() + "/" + report.replayId() + ".json";
     store.putIfAbsent(key, Json.toBytes(entry));
   }
-
-  /** Every verdict recorded for a version, oldest replay id first. */
-  public List<Map<String, Object>> verdicts(ModelRef model) {
-    List<Map<String, Object>> verdicts = new ArrayList<>();
-    for (String key : store.list("verdicts/" + model.name() + "/" + model.version() + "/")) {
-      @SuppressWarnings("unchecked")
-      Map<String, Object> entry = Json.parse(store.getBytes(key), Map.class, store.uriOf(key));
-      verdicts.add(entry);
-    }
-    return verdicts;
-  }
 }

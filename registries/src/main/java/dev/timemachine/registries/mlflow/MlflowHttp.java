@@ -1,10 +1,11 @@
 package dev.timemachine.registries.mlflow;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.timemachine.core.data.Digests;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.json.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -16,10 +17,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.StringJoiner;
 import javax.net.ssl.SSLException;
@@ -31,20 +30,35 @@ import org.slf4j.LoggerFactory;
  * that cannot be reached or refuses the credentials is {@code CONFIGURATION}, a 5xx or a timeout is
  * {@code UNAVAILABLE}, and an API error that MLflow explains in its JSON error body is an {@link
  * ApiError}, which callers may catch to say what was not found.
+ *
+ * <p>A GET answered 5xx or 429 is sent again, {@value #ATTEMPTS} times in all with a doubling pause,
+ * as MLflow's own clients do, because a busy server's SQLite ("database is locked") answers 503 for a
+ * moment. Other requests are not repeated here: the write-back is made idempotent one level up, and
+ * the activity retries whatever is still {@code UNAVAILABLE}.
  */
 final class MlflowHttp {
   private static final Logger log = LoggerFactory.getLogger(MlflowHttp.class);
-  private static final ObjectMapper MAPPER = new ObjectMapper();
   static final String API = "/api/2.0/mlflow/";
   static final String ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts/";
 
+  /** Tries of one GET that the server answers 5xx or 429. */
+  static final int ATTEMPTS = 3;
+  private static final Duration FIRST_PAUSE = Duration.ofMillis(500);
+
   private final MlflowSettings settings;
   private final HttpClient client;
+  private final Duration firstPause;
   private final String authorization;
 
   MlflowHttp(MlflowSettings settings, HttpClient client) {
+    this(settings, client, FIRST_PAUSE);
+  }
+
+  /** With the pause before the second try (doubled before each later one); tests pass zero. */
+  MlflowHttp(MlflowSettings settings, HttpClient client, Duration firstPause) {
     this.settings = settings;
     this.client = client;
+    this.firstPause = firstPause;
     if (settings.username() != null) {
       String pair = settings.username() + ":" + settings.password();
       this.authorization = "Basic " + Base64.getEncoder().encodeToString(pair.getBytes(StandardCharsets.UTF_8));
@@ -101,11 +115,32 @@ final class MlflowHttp {
     return json(send(request(uri).GET(), "GET " + endpoint), "GET " + endpoint);
   }
 
+  /** GET {@code /api/2.0/mlflow/<endpoint>?<query>}, read as {@code type}. */
+  <T> T get(String endpoint, Map<String, String> query, Class<T> type) {
+    return as(get(endpoint, query), type, "GET " + endpoint);
+  }
+
+  /** POST {@code /api/2.0/mlflow/<endpoint>} with a JSON body, the answer read as {@code type}. */
+  <T> T post(String endpoint, Object body, Class<T> type) {
+    return as(post(endpoint, body), type, "POST " + endpoint);
+  }
+
+  private <T> T as(JsonNode node, Class<T> type, String what) {
+    try {
+      return Json.mapper().treeToValue(node, type);
+    } catch (JsonProcessingException | IllegalArgumentException e) {
+      throw TimemachineException.configuration(
+          settings.trackingUri() + " does not look like an MLflow server: " + what + " answered with "
+              + oneLine(e.getMessage()),
+          "is " + MlflowSettings.TRACKING_URI + " the server's base URL?");
+    }
+  }
+
   /** POST {@code /api/2.0/mlflow/<endpoint>} with a JSON body. */
   JsonNode post(String endpoint, Object body) {
     byte[] bytes;
     try {
-      bytes = MAPPER.writeValueAsBytes(body);
+      bytes = Json.mapper().writeValueAsBytes(body);
     } catch (IOException e) {
       throw new IllegalStateException("cannot serialize a request to " + endpoint, e);
     }
@@ -130,26 +165,39 @@ final class MlflowHttp {
       if (response.statusCode() / 100 != 2) {
         throw failure(response, body.readNBytes(64 * 1024), "download " + what);
       }
-      MessageDigest sha256 = Digests.newSha256();
-      java.io.ByteArrayOutputStream kept = new java.io.ByteArrayOutputStream();
-      byte[] buffer = new byte[64 * 1024];
-      long size = 0;
-      long lastReport = System.nanoTime();
-      for (int n; (n = body.read(buffer)) >= 0; ) {
-        sha256.update(buffer, 0, n);
-        if (size + n <= keepUpTo) {
-          kept.write(buffer, 0, n);
-        }
-        size += n;
-        if (System.nanoTime() - lastReport > 1_000_000_000L) {
-          lastReport = System.nanoTime();
-          downloaded.accept(size);
-        }
-      }
-      return new Download(HexFormat.of().formatHex(sha256.digest()), size, size <= keepUpTo ? kept.toByteArray() : null);
+      Kept kept = new Kept(keepUpTo);
+      long[] lastReport = {System.nanoTime()};
+      Digests.Streamed streamed =
+          Digests.sha256(body, kept, size -> {
+            if (System.nanoTime() - lastReport[0] > 1_000_000_000L) {
+              lastReport[0] = System.nanoTime();
+              downloaded.accept(size);
+            }
+          });
+      return new Download(streamed.sha256(), streamed.size(), kept.overflowed ? null : kept.toByteArray());
     } catch (IOException e) {
       throw TimemachineException.unavailable(
           "download of " + what + " from MLflow at " + settings.trackingUri() + " broke off: " + oneLine(e), e);
+    }
+  }
+
+  /** Keeps what is written while it stays within {@code limit} bytes, and then nothing. */
+  private static final class Kept extends java.io.ByteArrayOutputStream {
+    private final int limit;
+    private boolean overflowed;
+
+    Kept(int limit) {
+      this.limit = limit;
+    }
+
+    @Override
+    public synchronized void write(byte[] b, int off, int len) {
+      if (overflowed || count + len > limit) {
+        overflowed = true;
+        reset();
+        return;
+      }
+      super.write(b, off, len);
     }
   }
 
@@ -189,6 +237,36 @@ final class MlflowHttp {
 
   private <T> HttpResponse<T> exchange(HttpRequest.Builder builder, HttpResponse.BodyHandler<T> handler, String what) {
     HttpRequest request = builder.build();
+    Duration pause = firstPause;
+    for (int attempt = 1; ; attempt++) {
+      HttpResponse<T> response = exchangeOnce(request, handler, what);
+      if (attempt >= ATTEMPTS || !request.method().equals("GET") || !retryable(response.statusCode())) {
+        return response;
+      }
+      if (response.body() instanceof InputStream body) {
+        try (body) {
+          body.transferTo(java.io.OutputStream.nullOutputStream());
+        } catch (IOException e) {
+          // the next try opens a new stream
+        }
+      }
+      log.info("MLflow at {} answered {} to {}; trying again in {} ms ({}/{})",
+          settings.trackingUri(), response.statusCode(), what, pause.toMillis(), attempt + 1, ATTEMPTS);
+      try {
+        Thread.sleep(pause.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw TimemachineException.unavailable("interrupted while waiting for MLflow (" + what + ")", e);
+      }
+      pause = pause.multipliedBy(2);
+    }
+  }
+
+  private static boolean retryable(int status) {
+    return status / 100 == 5 || status == 429;
+  }
+
+  private <T> HttpResponse<T> exchangeOnce(HttpRequest request, HttpResponse.BodyHandler<T> handler, String what) {
     log.debug("{} {}", request.method(), request.uri());
     try {
       return client.send(request, handler);
@@ -305,7 +383,7 @@ final class MlflowHttp {
 
   private static JsonNode parseQuietly(byte[] body) {
     try {
-      return MAPPER.readTree(body);
+      return Json.mapper().readTree(body);
     } catch (IOException e) {
       return null;
     }

@@ -1,7 +1,6 @@
 package dev.timemachine.registries.mlflow;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.timemachine.core.model.CodeRef;
 import dev.timemachine.core.model.DataRef;
 import dev.timemachine.core.data.Digests;
@@ -11,6 +10,7 @@ import dev.timemachine.core.model.InputKind;
 import dev.timemachine.core.errors.InputUnverifiableException;
 import dev.timemachine.core.model.RelativePaths;
 import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.json.Json;
 import dev.timemachine.core.model.Tolerance;
 import dev.timemachine.core.model.Triplet;
 import java.io.IOException;
@@ -30,17 +30,16 @@ import java.util.regex.Pattern;
  * the triplet is collected before failing, so one error names everything there is to fix.
  */
 final class RecordedRun {
-  private static final ObjectMapper MAPPER = new ObjectMapper();
   private static final Pattern COMMIT = Pattern.compile("[0-9a-f]{40}");
 
   final String runId;
   final String artifactUri;
   final Map<String, String> tags;
   final Map<String, Double> metrics;
-  private final List<JsonNode> datasets;
+  private final List<MlflowApi.Dataset> datasets;
   private final String label;
 
-  private RecordedRun(String runId, String artifactUri, Map<String, String> tags, Map<String, Double> metrics, List<JsonNode> datasets, String label) {
+  private RecordedRun(String runId, String artifactUri, Map<String, String> tags, Map<String, Double> metrics, List<MlflowApi.Dataset> datasets, String label) {
     this.runId = runId;
     this.artifactUri = artifactUri;
     this.tags = tags;
@@ -53,26 +52,25 @@ final class RecordedRun {
    * @param run the {@code run} object of a {@code runs/get} answer
    * @param label the model version it is read for, e.g. {@code churn/3}, named in every error
    */
-  static RecordedRun of(JsonNode run, String label) {
-    JsonNode info = run.path("info");
-    String runId = info.path("run_id").asText(info.path("run_uuid").asText(""));
+  static RecordedRun of(MlflowApi.Run run, String label) {
     Map<String, String> tags = new TreeMap<>();
-    for (JsonNode tag : run.path("data").path("tags")) {
-      tags.put(tag.path("key").asText(), tag.path("value").asText(""));
+    for (MlflowApi.KeyValue tag : run.data().tags()) {
+      tags.put(tag.key(), tag.value() == null ? "" : tag.value());
     }
     Map<String, Double> metrics = new TreeMap<>();
-    for (JsonNode metric : run.path("data").path("metrics")) {
-      if (metric.path("value").isNumber()) {
-        metrics.put(metric.path("key").asText(), metric.path("value").asDouble());
+    for (MlflowApi.Metric metric : run.data().metrics()) {
+      if (metric.value() != null && Double.isFinite(metric.value())) {
+        metrics.put(metric.key(), metric.value());
       }
     }
-    List<JsonNode> datasets = new ArrayList<>();
-    for (JsonNode input : run.path("inputs").path("dataset_inputs")) {
-      if (MlflowTags.DATASET_SOURCE_TYPE.equals(input.path("dataset").path("source_type").asText())) {
-        datasets.add(input.path("dataset"));
+    List<MlflowApi.Dataset> datasets = new ArrayList<>();
+    for (MlflowApi.DatasetInput input : run.inputs().datasetInputs()) {
+      if (input.dataset() != null && MlflowTags.DATASET_SOURCE_TYPE.equals(input.dataset().sourceType())) {
+        datasets.add(input.dataset());
       }
     }
-    return new RecordedRun(runId, info.path("artifact_uri").asText(""), tags, metrics, datasets, label);
+    String artifactUri = run.info().artifactUri();
+    return new RecordedRun(run.info().id(), artifactUri == null ? "" : artifactUri, tags, metrics, datasets, label);
   }
 
   private String prefix() {
@@ -199,14 +197,14 @@ final class RecordedRun {
    */
   private Map<String, String> datasetFields(Problems problems) {
     Set<Map<String, String>> distinct = new LinkedHashSet<>();
-    for (JsonNode dataset : datasets) {
+    for (MlflowApi.Dataset dataset : datasets) {
       Map<String, String> fields = new LinkedHashMap<>();
-      JsonNode source = parseObject(dataset.path("source").asText(""));
-      JsonNode profile = parseObject(dataset.path("profile").asText(""));
+      JsonNode source = parseObject(dataset.source() == null ? "" : dataset.source());
+      JsonNode profile = parseObject(dataset.profile() == null ? "" : dataset.profile());
       if (source == null || profile == null) {
         problems.add(
             InputKind.DATA,
-            "logged a " + MlflowTags.DATASET_SOURCE_TYPE + " dataset input '" + dataset.path("name").asText()
+            "logged a " + MlflowTags.DATASET_SOURCE_TYPE + " dataset input '" + dataset.name()
                 + "' whose source or profile is not a JSON object",
             "snapshot_uri=..., root_digest=...");
         continue;
@@ -236,7 +234,7 @@ final class RecordedRun {
 
   private static JsonNode parseObject(String text) {
     try {
-      JsonNode node = MAPPER.readTree(text);
+      JsonNode node = Json.mapper().readTree(text);
       return node != null && node.isObject() ? node : null;
     } catch (IOException e) {
       return null;
@@ -259,7 +257,7 @@ final class RecordedRun {
   /** Parses a JSON argv list; null if it is not one. */
   static List<String> argv(String text) {
     try {
-      JsonNode node = MAPPER.readTree(text);
+      JsonNode node = Json.mapper().readTree(text);
       if (node == null || !node.isArray() || node.isEmpty()) {
         return null;
       }

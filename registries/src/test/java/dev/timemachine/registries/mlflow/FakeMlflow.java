@@ -19,6 +19,10 @@ import java.util.function.Function;
  * A scripted stand-in for an MLflow server on loopback, for error mapping and request shapes only:
  * what the adapter does against a real MLflow is checked by {@code MlflowRegistryIT}. Unscripted paths
  * answer 404 with an HTML page, as MLflow's Flask app does.
+ *
+ * <p>Handlers run on the server's thread, where a failed assertion would only turn into an answer the
+ * client sees: it is answered 500 and kept, and {@link #close()} (the test's {@code @AfterEach}) throws
+ * it, so that it fails the test that scripted the handler.
  */
 final class FakeMlflow implements AutoCloseable {
   record Request(String method, String path, Map<String, String> query, String authorization, byte[] body) {
@@ -48,6 +52,7 @@ final class FakeMlflow implements AutoCloseable {
   private final HttpServer server;
   private final Map<String, Function<Request, Response>> routes = new ConcurrentHashMap<>();
   final List<Request> requests = new CopyOnWriteArrayList<>();
+  private final List<Throwable> handlerFailures = new CopyOnWriteArrayList<>();
 
   FakeMlflow() throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -103,10 +108,16 @@ final class FakeMlflow implements AutoCloseable {
       if (handler == null) {
         handler = routes.get("* *");
       }
-      Response response =
-          handler != null
-              ? handler.apply(request)
-              : new Response(404, "text/html; charset=utf-8", "<!doctype html><title>404 Not Found</title>".getBytes(StandardCharsets.UTF_8));
+      Response response;
+      try {
+        response =
+            handler != null
+                ? handler.apply(request)
+                : new Response(404, "text/html; charset=utf-8", "<!doctype html><title>404 Not Found</title>".getBytes(StandardCharsets.UTF_8));
+      } catch (Throwable t) {
+        handlerFailures.add(t);
+        response = new Response(500, "text/plain", ("handler of " + request.method() + " " + request.path() + " failed: " + t).getBytes(StandardCharsets.UTF_8));
+      }
       exchange.getResponseHeaders().set("Content-Type", response.contentType());
       response.headers().forEach((name, value) -> exchange.getResponseHeaders().set(name, value));
       exchange.sendResponseHeaders(response.status(), response.body().length == 0 ? -1 : response.body().length);
@@ -116,8 +127,23 @@ final class FakeMlflow implements AutoCloseable {
     }
   }
 
+  /** The handler failures so far, as one error; null when every handler returned. */
+  AssertionError handlerFailure() {
+    if (handlerFailures.isEmpty()) {
+      return null;
+    }
+    AssertionError error = new AssertionError("a handler of the fake MLflow failed: " + handlerFailures.get(0), handlerFailures.get(0));
+    handlerFailures.subList(1, handlerFailures.size()).forEach(error::addSuppressed);
+    return error;
+  }
+
+  /** Stops the server, then throws what any handler threw. */
   @Override
   public void close() {
     server.stop(0);
+    AssertionError failure = handlerFailure();
+    if (failure != null) {
+      throw failure;
+    }
   }
 }

@@ -207,7 +207,7 @@ class MlflowRegistryIT {
     run.path("data").path("metrics").forEach(m -> metrics.put(m.path("key").asText(), m.path("value").asDouble()));
     assertThat(metrics).isEqualTo(Map.of("accuracy", 0.912, "f1", 0.7501));
 
-    String root = MlflowRegistry.proxiedRoot(run.path("info").path("artifact_uri").asText());
+    String root = MlflowResolver.proxiedRoot(run.path("info").path("artifact_uri").asText());
     HttpResponse<byte[]> artifact =
         client.send(
             HttpRequest.newBuilder(URI.create(uri + "/api/2.0/mlflow-artifacts/artifacts/" + root + "/report.json")).build(),

@@ -27,6 +27,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -82,7 +83,8 @@ class MlflowRegistryTest {
 
   private MlflowRegistry registry(MlflowSettings settings) {
     return new MlflowRegistry(
-        settings, MlflowHttp.defaultClient(), Clock.fixed(Instant.parse("2026-11-24T00:00:00Z"), ZoneOffset.UTC));
+        new MlflowHttp(settings, MlflowHttp.defaultClient(), Duration.ZERO),
+        Clock.fixed(Instant.parse("2026-11-24T00:00:00Z"), ZoneOffset.UTC));
   }
 
   private static String json(Object value) {
@@ -384,12 +386,52 @@ class MlflowRegistryTest {
   }
 
   @Test
-  void a_5xx_is_unavailable_and_so_retried() {
+  void a_5xx_answered_twice_is_asked_again_and_the_third_answer_resolves() {
+    java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+    mlflow.on("GET", "/api/2.0/mlflow/model-versions/get", r -> calls.incrementAndGet() <= 2
+        ? Response.json(503, "{\"error_code\": \"TEMPORARILY_UNAVAILABLE\", \"message\": \"database is locked\"}")
+        : Response.json(200, json(Map.of("model_version", modelVersion("3")))));
+    ModelVersion version = registry.resolve("churn/3");
+    assertThat(version.model()).isEqualTo(new ModelRef("churn", "3"));
+    assertThat(mlflow.requests("GET", "/api/2.0/mlflow/model-versions/get")).as("two 503s, then the 200").hasSize(3);
+  }
+
+  @Test
+  void a_5xx_that_persists_is_unavailable_with_mlflows_message_after_the_last_try() {
     mlflow.always(503, "{\"error_code\": \"TEMPORARILY_UNAVAILABLE\", \"message\": \"database is locked\"}");
     TimemachineException e = thrownBy(() -> registry.resolve("churn/3"));
     assertThat(e.type()).isEqualTo(ErrorType.UNAVAILABLE);
-    assertThat(e.type().retryable()).isTrue();
     assertThat(e.getMessage()).contains("database is locked");
+    assertThat(mlflow.requests("GET", "/api/2.0/mlflow/model-versions/get")).as("three tries in all").hasSize(3);
+  }
+
+  @Test
+  void a_429_is_asked_again_too() {
+    java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+    mlflow.on("GET", "/api/2.0/mlflow/runs/get", r -> calls.incrementAndGet() == 1
+        ? Response.json(429, "{\"error_code\": \"REQUEST_LIMIT_EXCEEDED\", \"message\": \"slow down\"}")
+        : Response.json(200, json(Map.of("run", run()))));
+    registry.resolve("churn/3");
+    assertThat(mlflow.requests("GET", "/api/2.0/mlflow/runs/get")).hasSize(2);
+  }
+
+  @Test
+  void a_4xx_is_answered_once_and_not_asked_again() {
+    mlflow.json("GET", "/api/2.0/mlflow/model-versions/get", 400,
+        "{\"error_code\": \"INVALID_PARAMETER_VALUE\", \"message\": \"bad version\"}");
+    mlflow.json("GET", "/api/2.0/mlflow/registered-models/get", 200, json(Map.of("registered_model", Map.of("name", "churn"))));
+    TimemachineException e = thrownBy(() -> registry.resolve("churn/3"));
+    assertThat(e.type()).isEqualTo(ErrorType.INVALID_INPUT);
+    assertThat(mlflow.requests("GET", "/api/2.0/mlflow/model-versions/get")).hasSize(1);
+  }
+
+  @Test
+  void a_post_answered_5xx_is_not_sent_again_since_creating_a_run_twice_would_log_two() {
+    mlflow.always(503, "{\"error_code\": \"TEMPORARILY_UNAVAILABLE\", \"message\": \"database is locked\"}");
+    MlflowHttp http = new MlflowHttp(MlflowSettings.of(mlflow.uri().toString()), MlflowHttp.defaultClient(), Duration.ZERO);
+    TimemachineException e = thrownBy(() -> http.post("runs/create", Map.of("experiment_id", "7")));
+    assertThat(e.type()).isEqualTo(ErrorType.UNAVAILABLE);
+    assertThat(mlflow.requests("POST", "/api/2.0/mlflow/runs/create")).hasSize(1);
   }
 
   @Test
