@@ -34,11 +34,7 @@ public final class SampleRuns {
 
   public static Path trainOriginal(ContainerEngine engine, ImageRef image, SampleProject.Repository repo, Path data, Path out)
       throws IOException {
-    Files.createDirectories(out);
-    CodeRef code = new CodeRef(repo.url(), repo.commit(), SampleProject.ENTRY_POINT, ".");
-    run(engine, TrainingContainer.request(
-        "timemachine-it-train-" + System.nanoTime(), image, code, repo.directory(), data, out, LIMITS,
-        Map.of("dev.timemachine.role", "it")));
+    train(engine, image, repo, data, out);
     require(Files.exists(out.resolve("model.pkl")), "the original training wrote no model.pkl to " + out);
     return out;
   }
