@@ -22,6 +22,7 @@ import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+import dev.timemachine.core.errors.Causes;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.model.ImageRef;
 import dev.timemachine.core.model.InputKind;
@@ -574,15 +575,12 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
         default -> TimemachineException.unavailable(message + " (Docker engine at " + host + ")", d);
       };
     }
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof IOException io) {
-        return TimemachineException.unavailable(
+    return Causes.find(e, IOException.class)
+        .<RuntimeException>map(io -> TimemachineException.unavailable(
             "Docker engine not reachable at " + host + ": start dockerd or set DOCKER_HOST (" + action + ": "
                 + oneLine(io.getMessage()) + ")",
-            e);
-      }
-    }
-    return e;
+            e))
+        .orElse(e);
   }
 
   /** The engine's own message from a {@code Status 404: {"message":"..."}} exception text. */
@@ -610,7 +608,7 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
   }
 
   private static String oneLine(String text) {
-    return text == null ? "" : text.strip().replaceAll("\\s*\\R\\s*", " ");
+    return Causes.oneLine(text);
   }
 
   private static Instant instant(String value) {

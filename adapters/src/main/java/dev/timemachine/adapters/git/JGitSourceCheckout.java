@@ -2,6 +2,7 @@ package dev.timemachine.adapters.git;
 
 import dev.timemachine.core.data.Directories;
 import dev.timemachine.core.model.CodeRef;
+import dev.timemachine.core.errors.Causes;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.model.InputKind;
 import dev.timemachine.core.errors.InputUnverifiableException;
@@ -237,14 +238,7 @@ public final class JGitSourceCheckout implements SourceCheckout {
 
   /** The innermost distinct messages of a failure, on one line. */
   private static String reason(Throwable e) {
-    StringBuilder reason = new StringBuilder();
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().strip();
-      if (!reason.toString().contains(message)) {
-        reason.append(reason.length() == 0 ? "" : ": ").append(message);
-      }
-    }
-    return reason.toString().replaceAll("\\s*\\R\\s*", " ");
+    return Causes.chain(e);
   }
 
   /**

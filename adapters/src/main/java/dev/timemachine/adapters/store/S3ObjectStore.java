@@ -1,5 +1,6 @@
 package dev.timemachine.adapters.store;
 
+import dev.timemachine.core.errors.Causes;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.model.RelativePaths;
 import dev.timemachine.core.errors.TimemachineException;
@@ -339,10 +340,6 @@ public final class S3ObjectStore implements ObjectStore {
   }
 
   private static Throwable rootCause(Throwable e) {
-    Throwable cause = e;
-    while (cause.getCause() != null && cause.getCause() != cause) {
-      cause = cause.getCause();
-    }
-    return cause;
+    return Causes.root(e);
   }
 }

@@ -3,6 +3,7 @@ package dev.timemachine.registries.mlflow;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.timemachine.core.data.Digests;
+import dev.timemachine.core.errors.Causes;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.json.Json;
@@ -402,25 +403,16 @@ final class MlflowHttp {
   }
 
   static String oneLine(Throwable e) {
-    Throwable root = rootCause(e);
-    String message = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
-    return oneLine(message);
+    return Causes.rootMessage(e);
   }
 
+  /** MLflow's answers are read to their first line: a proxy's HTML error page is not a message. */
   static String oneLine(String text) {
-    if (text == null) {
-      return "";
-    }
-    String line = text.strip().lines().findFirst().orElse("");
-    return line.length() > 300 ? line.substring(0, 300) + "…" : line;
+    return text == null ? "" : Causes.oneLine(text.strip().lines().findFirst().orElse(""));
   }
 
   private static Throwable rootCause(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
-    return t;
+    return Causes.root(e);
   }
 
   private static String queryString(Map<String, String> query) {
