@@ -28,6 +28,9 @@ public final class Components implements AutoCloseable {
   private ManifestRegistry manifestRegistry;
   private RegistryRouter registries;
   private DockerContainerEngine engine;
+  private SigningKeys.Mode signing = SigningKeys.Mode.CREATE_DEFAULT;
+  private boolean signerResolved;
+  private dev.timemachine.core.evidence.Signer signer;
 
   public Components(Config config) {
     this.config = config;
@@ -87,8 +90,30 @@ public final class Components implements AutoCloseable {
     return new Registration(manifestRegistry(), snapshots(), store().rootUri(), sourceCheckout(), clock);
   }
 
+  /** How the control activities get their signing key; call before the workers start. */
+  public synchronized Components signing(SigningKeys.Mode mode) {
+    this.signing = mode;
+    this.signerResolved = false;
+    return this;
+  }
+
+  /**
+   * The attestation signer (null when unsigned), resolved once; its public key is published in the
+   * store as {@code keys/<keyid>.pub} so that {@code timemachine verify} finds it.
+   */
+  public synchronized dev.timemachine.core.evidence.Signer signer() {
+    if (!signerResolved) {
+      signer = SigningKeys.resolve(config, signing);
+      if (signer != null) {
+        SigningKeys.publish(store(), signer);
+      }
+      signerResolved = true;
+    }
+    return signer;
+  }
+
   public ControlActivitiesImpl controlActivities() {
-    return new ControlActivitiesImpl(registries(), store());
+    return new ControlActivitiesImpl(registries(), store(), signer(), SigningKeys.version(), SigningKeys.workerBuildId());
   }
 
   public TrainingActivitiesImpl trainingActivities() {
