@@ -59,14 +59,21 @@ public final class Verification {
         checks.add(Check.fail("envelope", "payloadType", "is " + envelope.payloadType() + ", expected " + Dsse.IN_TOTO_PAYLOAD_TYPE));
         return new Result(null, checks);
       }
-      statement = ReplayStatement.tree(envelope.payloadBytes(), "the statement");
+      envelope.payloadBytes();
     } catch (TimemachineException e) {
       checks.add(Check.fail("envelope", "payload", e.getMessage()));
       return new Result(null, checks);
     }
     checks.add(Check.pass("envelope", "DSSE, payloadType " + envelope.payloadType()));
-    String replayId = statement.path("predicate").path("replayId").asText(null);
+    // As DSSE says: the signature over the bytes first, and only then parse them.
     checks.add(signature(envelope, store, trustedKey));
+    try {
+      statement = ReplayStatement.tree(envelope.payloadBytes(), "the statement");
+    } catch (TimemachineException e) {
+      checks.add(Check.fail("statement", "payload", e.getMessage()));
+      return new Result(null, checks);
+    }
+    String replayId = statement.path("predicate").path("replayId").asText(null);
 
     if (!ReplayStatement.STATEMENT_TYPE.equals(statement.path("_type").asText())
         || !ReplayStatement.PREDICATE_TYPE.equals(statement.path("predicateType").asText())) {
