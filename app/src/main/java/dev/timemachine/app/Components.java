@@ -53,6 +53,11 @@ public final class Components implements AutoCloseable {
     return store;
   }
 
+  /** Another store than the configured one (e.g. the root of a report URI given to verify). */
+  public ObjectStore openStore(String rootUri) {
+    return stores.open(rootUri);
+  }
+
   public synchronized ManifestRegistry manifestRegistry() {
     if (manifestRegistry == null) {
       manifestRegistry = new ManifestRegistry(store());

@@ -54,7 +54,7 @@ public final class VerifyCommand implements Callable<Integer> {
         }
         String name = target.substring(at + "/reports/".length());
         String replayId = ReplayIds.require(name.replaceFirst("(\\.intoto)?\\.json$", ""));
-        store = components.stores().open(target.substring(0, at));
+        store = components.openStore(target.substring(0, at));
         source = store.uriOf(ReplayStatement.attestationKey(replayId));
         envelope = store.getBytes(ReplayStatement.attestationKey(replayId));
       } else {
