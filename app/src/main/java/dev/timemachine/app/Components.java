@@ -28,6 +28,9 @@ public final class Components implements AutoCloseable {
   private ManifestRegistry manifestRegistry;
   private RegistryRouter registries;
   private DockerContainerEngine engine;
+  private SigningKeys.Mode signing = SigningKeys.Mode.CREATE_DEFAULT;
+  private boolean signerResolved;
+  private dev.timemachine.core.evidence.Signer signer;
 
   public Components(Config config) {
     this.config = config;
@@ -54,6 +57,11 @@ public final class Components implements AutoCloseable {
   public java.util.Optional<String> reportUri(String replayId) {
     String key = dev.timemachine.activities.ControlActivitiesImpl.reportKey(replayId);
     return store().exists(key) ? java.util.Optional.of(store().uriOf(key)) : java.util.Optional.empty();
+  }
+
+  /** Another store than the configured one (e.g. the root of a report URI given to verify). */
+  public ObjectStore openStore(String rootUri) {
+    return stores.open(rootUri);
   }
 
   public synchronized ManifestRegistry manifestRegistry() {
@@ -114,8 +122,30 @@ public final class Components implements AutoCloseable {
     return new Registration(manifestRegistry(), snapshots(), store().rootUri(), sourceCheckout(), clock);
   }
 
+  /** How the control activities get their signing key; call before the workers start. */
+  public synchronized Components signing(SigningKeys.Mode mode) {
+    this.signing = mode;
+    this.signerResolved = false;
+    return this;
+  }
+
+  /**
+   * The attestation signer (null when unsigned), resolved once; its public key is published in the
+   * store as {@code keys/<keyid>.pub} so that {@code timemachine verify} finds it.
+   */
+  public synchronized dev.timemachine.core.evidence.Signer signer() {
+    if (!signerResolved) {
+      signer = SigningKeys.resolve(config, signing);
+      if (signer != null) {
+        SigningKeys.publish(store(), signer);
+      }
+      signerResolved = true;
+    }
+    return signer;
+  }
+
   public ControlActivitiesImpl controlActivities() {
-    return new ControlActivitiesImpl(registries(), store());
+    return new ControlActivitiesImpl(registries(), store(), signer(), SigningKeys.version(), SigningKeys.workerBuildId());
   }
 
   public TrainingActivitiesImpl trainingActivities() {

@@ -68,7 +68,8 @@ public record Config(
             "TIMEMACHINE_HEARTBEAT_TIMEOUT_SECONDS", ReplayRequest.DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, 5, 3600),
         env.string("TIMEMACHINE_METRICS_HOST", "127.0.0.1"),
         (int) env.wholeNumber("TIMEMACHINE_METRICS_PORT", 9464, 0, 65535),
-        parseDeadline(env.map(), "TIMEMACHINE_TRANSIENT_DEADLINE", ReplayRequest.DEFAULT_TRANSIENT_DEADLINE));
+        parseDeadline(env.map(), "TIMEMACHINE_TRANSIENT_DEADLINE", ReplayRequest.DEFAULT_TRANSIENT_DEADLINE),
+        env.optional("TIMEMACHINE_SIGNING_KEY"));
     TrainingLimits defaults = TrainingLimits.DEFAULT;
     TrainingLimits limits = new TrainingLimits(
         env.positiveNumber("TIMEMACHINE_TRAIN_CPUS", defaults.cpus()),

@@ -12,6 +12,8 @@ package dev.timemachine.app;
  * @param metricsPort its port, 0 for a free one
  * @param transientDeadline {@code TIMEMACHINE_TRANSIENT_DEADLINE} ({@code 90s}, {@code 30m}, {@code 2h};
  *     default 30m): how long a replay retries a service that is down before it ends with verdict ERROR
+ * @param signingKey {@code TIMEMACHINE_SIGNING_KEY}: the private key file this worker signs attestations
+ *     with, or null
  */
 public record WorkerSettings(
     String controlQueue,
@@ -20,7 +22,8 @@ public record WorkerSettings(
     int heartbeatTimeoutSeconds,
     String metricsHost,
     int metricsPort,
-    java.time.Duration transientDeadline) {
+    java.time.Duration transientDeadline,
+    String signingKey) {
 
   /** This host's own training queue: stable per worker id, so a restarted worker resumes its replays. */
   public String hostQueue() {

@@ -18,6 +18,9 @@ import picocli.CommandLine.Command;
       SnapshotCommand.class,
       ModelsCommand.class,
       WorkerCommand.class,
+      KeysCommand.class,
+      VerifyCommand.class,
+      HistoryCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",

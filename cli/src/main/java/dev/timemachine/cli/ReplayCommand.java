@@ -148,7 +148,21 @@ public final class ReplayCommand implements Callable<Integer> {
         tail.subList(from, tail.size()).forEach(line -> out.println("  | " + line));
       }
       out.printf("report:  %s%n", result.reportUri());
+      attestationLine(result, components, out);
     }
     out.flush();
+  }
+
+  /** Where the attestation is, whether it is signed, and how to check it. */
+  static void attestationLine(ReplayResult result, Components components, PrintWriter out) {
+    String key = dev.timemachine.core.evidence.ReplayStatement.attestationKey(result.replayId());
+    if (!components.store().exists(key)) {
+      return;
+    }
+    var envelope = Json.parse(components.store().getBytes(key), dev.timemachine.core.evidence.Dsse.Envelope.class, key);
+    out.printf("attested: %s (%s)%n", components.store().uriOf(key), envelope.signatures().isEmpty()
+        ? "UNSIGNED: the worker ran with --unsigned"
+        : "signed, keyid " + envelope.signatures().get(0).keyid());
+    out.printf("verify:  timemachine verify %s%n", result.replayId());
   }
 }

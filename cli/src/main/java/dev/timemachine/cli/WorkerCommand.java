@@ -39,6 +39,10 @@ public final class WorkerCommand implements Callable<Integer> {
       description = "Address the metrics endpoint binds to (default TIMEMACHINE_METRICS_HOST or 127.0.0.1; 0.0.0.0 in a container).")
   String metricsHost;
 
+  @Option(names = "--unsigned",
+      description = "Run without a signing key (TIMEMACHINE_SIGNING_KEY): attestations are written unsigned and say so.")
+  boolean unsigned;
+
   @Override
   public Integer call() throws InterruptedException {
     Set<Queue> selected = EnumSet.noneOf(Queue.class);
@@ -54,6 +58,9 @@ public final class WorkerCommand implements Callable<Integer> {
     int requestedPort = this.metricsPort != null ? this.metricsPort : config.worker().metricsPort();
     CountDownLatch stopped = new CountDownLatch(1);
     Components components = new Components(config);
+    // A long-running worker's attestations are what auditors check: no key, no worker, unless told.
+    components.signing(unsigned ? dev.timemachine.app.SigningKeys.Mode.UNSIGNED : dev.timemachine.app.SigningKeys.Mode.REQUIRE);
+    var signer = selected.contains(Queue.CONTROL) ? components.signer() : null;
     Metrics metrics = new Metrics();
     int metricsPort = metrics.serve(metricsHost, requestedPort);
     TemporalRuntime temporal = TemporalRuntime.connect(config, metrics);
@@ -71,6 +78,9 @@ public final class WorkerCommand implements Callable<Integer> {
     err.printf("worker %s serving %s on %s (queues %s%s)%n", config.workerId(), selected, config.temporal().describe(),
         selected.contains(Queue.CONTROL) ? config.controlQueue() + " " : "",
         selected.contains(Queue.TRAINING) ? config.trainingQueue() + " " + config.hostQueue() : "");
+    if (selected.contains(Queue.CONTROL)) {
+      err.println(signer == null ? "attestations: UNSIGNED (--unsigned)" : "attestations signed with keyid " + signer.keyid());
+    }
     err.printf("metrics at http://%s:%d/metrics%n", metricsHost, metricsPort);
     err.flush();
     stopped.await();
