@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
       KeysCommand.class,
       VerifyCommand.class,
       HistoryCommand.class,
+      ReportCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",

@@ -108,6 +108,21 @@ public final class Verification {
     return new Result(replayId, checks);
   }
 
+  /**
+   * Only the signature of an attestation, for a reader who shows its status (the HTML report): the
+   * envelope check, then the signature check exactly as {@link #verify} makes it.
+   */
+  public static Check signature(byte[] envelopeBytes, ObjectStore store, PublicKey trustedKey) {
+    Dsse.Envelope envelope;
+    try {
+      envelope = Json.parse(envelopeBytes, Dsse.Envelope.class, "the attestation");
+      envelope.payloadBytes();
+    } catch (TimemachineException e) {
+      return Check.fail("envelope", "payload", e.getMessage());
+    }
+    return signature(envelope, store, trustedKey);
+  }
+
   private static Check signature(Dsse.Envelope envelope, ObjectStore store, PublicKey trustedKey) {
     if (envelope.signatures().isEmpty()) {
       return Check.fail("signature", "signatures", "the attestation is unsigned (its worker ran with --unsigned)");
