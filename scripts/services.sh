@@ -42,6 +42,8 @@ install_packages() {
   command -v curl >/dev/null || missing+=(curl)
   # Debian's docker-compose 1.29.2: ComposeFileIT validates docker-compose.yml with it.
   command -v docker-compose >/dev/null || missing+=(docker-compose)
+  # Debian's chromium: HtmlReportIT opens the HTML report in it headless (DOM dump and screenshot).
+  command -v chromium >/dev/null || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq
