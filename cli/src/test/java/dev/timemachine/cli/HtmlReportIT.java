@@ -175,4 +175,17 @@ class HtmlReportIT {
     assertThat(r.out()).contains("kept:", "different bytes", "no attestation at");
     assertThat(store.resolve("reports/" + id + ".html")).hasContent("an older page");
   }
+
+  @Test
+  void an_attestation_without_signatures_reads_UNSIGNED() throws Exception {
+    String id = replayId + "-unsigned";
+    Files.copy(store.resolve("reports/" + replayId + ".json"), store.resolve("reports/" + id + ".json"));
+    ObjectNode envelope = (ObjectNode) Json.mapper().readTree(store.resolve("reports/" + replayId + ".intoto.json").toFile());
+    envelope.putArray("signatures");
+    Files.write(store.resolve("reports/" + id + ".intoto.json"), Json.mapper().writeValueAsBytes(envelope));
+    Path page = tmp.resolve("unsigned.html");
+    Result r = cli("report", id, "--html", page.toString());
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(dom(page)).contains("UNSIGNED").doesNotContain("signature valid");
+  }
 }
