@@ -98,6 +98,9 @@ class CrashRecoveryIT {
     env.put("TIMEMACHINE_CONTROL_QUEUE", "crash-control");
     env.put("TIMEMACHINE_TRAINING_QUEUE", "crash-training");
     env.put("TIMEMACHINE_METRICS_PORT", "0");
+    // Workers refuse to start without a key: give them one, as a team's deployment would.
+    env.put("TIMEMACHINE_SIGNING_KEY",
+        dev.timemachine.app.SigningKeys.create(tmp.resolve("keys")).keyFile().toString());
     config = Config.fromEnvironment(env);
     components = new Components(config);
     client = TemporalRuntime.connect(config);
@@ -217,7 +220,7 @@ class CrashRecoveryIT {
   }
 
   private long reportsFor(String replayId) {
-    return components.store().list("reports/").stream().filter(k -> k.contains(replayId)).count();
+    return components.store().list("reports/").stream().filter(k -> k.equals("reports/" + replayId + ".json")).count();
   }
 
   private Verdict undisturbed;

@@ -170,9 +170,13 @@ class ComposeFileIT {
             boolean configFile = Path.of(mount.source()).startsWith(ROOT.resolve("deploy")) && mount.readOnly();
             boolean dockerSocket = mount.source().equals("/var/run/docker.sock") && name.equals("worker-training");
             boolean workDirectory = mount.source().equals(workDir) && name.equals("worker-training");
-            assertThat(configFile || dockerSocket || workDirectory)
+            boolean signingKeys =
+                mount.source().equals(envExample.get("TIMEMACHINE_KEYS_DIR")) && name.equals("worker-control")
+                    && mount.readOnly();
+            assertThat(configFile || dockerSocket || workDirectory || signingKeys)
                 .as("%s's bind mount %s -> %s is read-only config from deploy/, the training worker's Docker socket "
-                    + "or its work directory", name, mount.source(), mount.target())
+                    + "or its work directory, or the control worker's read-only key directory", name, mount.source(),
+                    mount.target())
                 .isTrue();
             if (configFile) {
               assertThat(Files.exists(Path.of(mount.source()))).as("config %s mounted into %s exists", mount.source(), name)
