@@ -6,6 +6,7 @@ import dev.timemachine.core.fleet.FleetIds;
 import dev.timemachine.core.fleet.FleetSummary;
 import dev.timemachine.core.fleet.Selection;
 import dev.timemachine.core.json.Json;
+import dev.timemachine.core.ports.FleetAlerts;
 import dev.timemachine.core.ports.ModelCatalog;
 import dev.timemachine.core.ports.ObjectStore;
 import dev.timemachine.core.report.ReplayReport;
@@ -19,7 +20,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 
 /** Selection, reuse of finished replays and the fleet summary; thin over the catalog and the store. */
 public final class FleetActivitiesImpl implements FleetActivities {
@@ -28,20 +28,12 @@ public final class FleetActivitiesImpl implements FleetActivities {
 
   private final ModelCatalog catalog;
   private final ObjectStore store;
-  private final Consumer<FleetSummary> afterSummary;
+  private final FleetAlerts alerts;
 
-  /**
-   * @param afterSummary called with every summary once it is written (alerts, metrics); its failure
-   *     is the caller's to handle, never the fleet's
-   */
-  public FleetActivitiesImpl(ModelCatalog catalog, ObjectStore store, Consumer<FleetSummary> afterSummary) {
+  public FleetActivitiesImpl(ModelCatalog catalog, ObjectStore store, FleetAlerts alerts) {
     this.catalog = catalog;
     this.store = store;
-    this.afterSummary = afterSummary;
-  }
-
-  public FleetActivitiesImpl(ModelCatalog catalog, ObjectStore store) {
-    this(catalog, store, summary -> {});
+    this.alerts = alerts;
   }
 
   @Override
@@ -94,13 +86,24 @@ public final class FleetActivitiesImpl implements FleetActivities {
                 Instant.ofEpochMilli(request.startedAtMillis()), Instant.ofEpochMilli(request.finishedAtMillis()),
                 entries, request.excluded(), previous(request.name(), request.night()));
             writeOnce(key, Json.toBytes(summary));
-            afterSummary.accept(summary);
           }
           return new FleetResult(
               summary.fleetId(), store.uriOf(key), summary.entries().size(),
               (int) summary.entries().stream().filter(FleetSummary.Entry::reused).count(), summary.excluded().size(),
               summary.verdicts(), summary.changes(),
               summary.newFailures().stream().map(FleetSummary.Entry::spec).toList(), summary.durationMs());
+        });
+  }
+
+  @Override
+  public void alert(String fleetId) {
+    Failures.run(
+        () -> {
+          String key = FleetIds.summaryKey(fleetId);
+          FleetSummary summary = Json.parse(store.getBytes(key), FleetSummary.class, store.uriOf(key));
+          if (!summary.newFailures().isEmpty()) {
+            alerts.newFailures(summary);
+          }
         });
   }
 

@@ -27,6 +27,12 @@ public interface FleetActivities {
    */
   FleetResult writeSummary(SummaryRequest request);
 
+  /**
+   * Tells whoever is configured to hear about it (the alert webhook) which versions newly fail, with
+   * their verdict reasons and report URIs; a no-op when none is configured.
+   */
+  void alert(String fleetId);
+
   /** What {@link #writeSummary} needs besides the parts. */
   record SummaryRequest(
       String fleetId, String name, String selector, String night, String trigger, long startedAtMillis,

@@ -7,7 +7,10 @@ import io.temporal.activity.ActivityOptions;
 import io.temporal.api.enums.v1.ParentClosePolicy;
 import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
 import io.temporal.common.SearchAttributeKey;
+import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.CanceledFailure;
+import com.uber.m3.tally.Scope;
+import org.slf4j.Logger;
 import io.temporal.workflow.Async;
 import io.temporal.workflow.CancellationScope;
 import io.temporal.workflow.ChildWorkflowOptions;
@@ -31,6 +34,8 @@ import java.util.Map;
  * parent's run (ParentClosePolicy REQUEST_CANCEL). Cancelling the fleet cancels its children.
  */
 public class FleetReplayWorkflowImpl implements FleetReplayWorkflow {
+  private static final Logger log = Workflow.getLogger(FleetReplayWorkflowImpl.class);
+
   /** Set by Temporal on workflows a schedule starts: the time it was due, also for a backfill. */
   static final SearchAttributeKey<OffsetDateTime> SCHEDULED_START =
       SearchAttributeKey.forOffsetDateTime("TemporalScheduledStartTime");
@@ -82,9 +87,31 @@ public class FleetReplayWorkflowImpl implements FleetReplayWorkflow {
       Workflow.continueAsNew(request.withState(
           new FleetRequest.State(state.fleetId(), state.night(), state.startedAtMillis(), specs, state.excluded(), to, parts)));
     }
-    return fleet.writeSummary(new FleetActivities.SummaryRequest(
+    FleetResult result = fleet.writeSummary(new FleetActivities.SummaryRequest(
         state.fleetId(), request.effectiveName(), request.selector(), state.night(), request.trigger(),
         state.startedAtMillis(), Workflow.currentTimeMillis(), parts, state.excluded()));
+    if (!result.newFailures().isEmpty()) {
+      try {
+        fleet.alert(state.fleetId());
+      } catch (ActivityFailure failure) {
+        // The summary is the record; an alert that cannot be delivered must not fail the fleet.
+        log.warn("the alert for fleet {} could not be sent: {}", state.fleetId(), ReplayWorkflowImpl.describe(failure));
+      }
+    }
+    recordMetrics(request.effectiveName(), result);
+    return result;
+  }
+
+  /**
+   * Fleet runs, their versions by change and by verdict, and their duration, through the workflow's
+   * replay-safe metrics scope, which the worker exports to Prometheus.
+   */
+  private static void recordMetrics(String name, FleetResult result) {
+    Scope scope = Workflow.getMetricsScope().tagged(Map.of("fleet", name));
+    scope.counter("timemachine_fleet_runs").inc(1);
+    result.changes().forEach((change, n) -> scope.tagged(Map.of("change", change.name())).counter("timemachine_fleet_versions").inc(n));
+    result.verdicts().forEach((verdict, n) -> scope.tagged(Map.of("verdict", verdict)).counter("timemachine_fleet_verdicts").inc(n));
+    scope.timer("timemachine_fleet_duration").record(com.uber.m3.util.Duration.ofMillis(result.durationMs()));
   }
 
   /** The first run: name the night and the fleet, and fix the selection. */

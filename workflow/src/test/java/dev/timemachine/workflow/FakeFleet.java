@@ -67,6 +67,16 @@ final class FakeFleet {
     final Map<String, List<FleetSummary.Entry>> parts = new TreeMap<>();
     final List<FleetSummary> summaries = Collections.synchronizedList(new ArrayList<>());
     FleetSummary previous;
+    final List<String> alerts = Collections.synchronizedList(new ArrayList<>());
+    RuntimeException alertFailure;
+
+    @Override
+    public void alert(String fleetId) {
+      alerts.add(fleetId);
+      if (alertFailure != null) {
+        throw alertFailure;
+      }
+    }
 
     @Override
     public Selection select(String selector) {

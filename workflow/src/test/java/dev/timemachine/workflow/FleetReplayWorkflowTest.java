@@ -94,6 +94,7 @@ class FleetReplayWorkflowTest {
     assertThat(summary.entries()).allMatch(e -> e.durationMs() >= Duration.ofMinutes(10).toMillis());
     assertThat(result.total()).isEqualTo(6);
     assertThat(result.newFailures()).as("nothing to compare with on the first night").isEmpty();
+    assertThat(activities.alerts).as("no alert without a new failure").isEmpty();
     assertThat(result.fleetId()).startsWith("nightly-" + summary.night() + "-");
   }
 
@@ -144,6 +145,21 @@ class FleetReplayWorkflowTest {
         .containsExactly(Change.NEW_FAILURE, Change.RECOVERED, Change.FIRST_RUN);
     assertThat(summary().entries().get(0).previousVerdict()).isEqualTo("REPRODUCED_BITWISE");
     assertThat(summary().previousFleetId()).isEqualTo("nightly-20261122-20261122T020000");
+    assertThat(activities.alerts).as("alerts sent").containsExactly(result.fleetId());
+  }
+
+  @Test
+  void an_alert_that_cannot_be_delivered_does_not_fail_the_fleet() {
+    activities.specs = List.of("bad@1");
+    activities.previous = FleetSummary.of("nightly-20261122-20261122T020000", "nightly", "x", "20261122", "schedule",
+        Instant.EPOCH, Instant.EPOCH, List.of(entry("bad@1", "REPRODUCED_BITWISE")), List.of(), null);
+    activities.alertFailure = io.temporal.failure.ApplicationFailure.newNonRetryableFailure(
+        "the alert webhook answered 404", "CONFIGURATION");
+
+    FleetResult result = stub().run(request(1, 0));
+
+    assertThat(result.newFailures()).containsExactly("bad@1");
+    assertThat(activities.alerts).hasSize(1);
   }
 
   @Test
