@@ -16,6 +16,8 @@ import picocli.CommandLine.Command;
       RegisterCommand.class,
       SnapshotCommand.class,
       ModelsCommand.class,
+      FleetCommand.class,
+      ScheduleCommand.class,
       WorkerCommand.class,
       CommandLine.HelpCommand.class
     },
