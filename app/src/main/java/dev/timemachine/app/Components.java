@@ -1,6 +1,7 @@
 package dev.timemachine.app;
 
 import dev.timemachine.activities.ControlActivitiesImpl;
+import dev.timemachine.activities.FleetActivitiesImpl;
 import dev.timemachine.activities.TrainingActivitiesImpl;
 import dev.timemachine.adapters.docker.DockerContainerEngine;
 import dev.timemachine.core.data.Snapshots;
@@ -10,6 +11,7 @@ import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.ports.ModelRegistry;
 import dev.timemachine.core.ports.ObjectStore;
 import dev.timemachine.core.ports.SourceCheckout;
+import dev.timemachine.registries.FleetCatalog;
 import dev.timemachine.registries.RegistryRouter;
 import dev.timemachine.registries.manifest.ManifestRegistry;
 import dev.timemachine.registries.manifest.Registration;
@@ -151,6 +153,15 @@ public final class Components implements AutoCloseable {
   public TrainingActivitiesImpl trainingActivities() {
     return new TrainingActivitiesImpl(
         sourceCheckout(), engine(), snapshots(), store(), config.workDir(), config.hostQueue());
+  }
+
+  /** The fleet selector over the same registries a replay resolves against. */
+  public FleetCatalog fleetCatalog() {
+    return new FleetCatalog(registries(), "manifest");
+  }
+
+  public FleetActivitiesImpl fleetActivities() {
+    return new FleetActivitiesImpl(fleetCatalog(), store(), WebhookAlerts.from(config.environment(), store().rootUri()));
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.timemachine.app;
 
+import dev.timemachine.workflow.FleetReplayWorkflowImpl;
 import dev.timemachine.workflow.ReplayWorkflowImpl;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
@@ -95,8 +96,8 @@ public final class TemporalRuntime implements AutoCloseable {
                     .build());
     if (queues.contains(Queue.CONTROL)) {
       Worker control = newWorker.apply(config.controlQueue());
-      control.registerWorkflowImplementationTypes(ReplayWorkflowImpl.class);
-      control.registerActivitiesImplementations(components.controlActivities());
+      control.registerWorkflowImplementationTypes(ReplayWorkflowImpl.class, FleetReplayWorkflowImpl.class);
+      control.registerActivitiesImplementations(components.controlActivities(), components.fleetActivities());
     }
     if (queues.contains(Queue.TRAINING)) {
       var training = components.trainingActivities();

@@ -17,6 +17,8 @@ import picocli.CommandLine.Command;
       RegisterCommand.class,
       SnapshotCommand.class,
       ModelsCommand.class,
+      FleetCommand.class,
+      ScheduleCommand.class,
       WorkerCommand.class,
       KeysCommand.class,
       VerifyCommand.class,

@@ -1,0 +1,14 @@
+package dev.timemachine.core.ports;
+
+import dev.timemachine.core.fleet.FleetSummary;
+
+/**
+ * Where a fleet run's new failures are announced (a webhook). Throws {@code UNAVAILABLE} when the
+ * receiver is briefly unreachable (retried), {@code CONFIGURATION} when it refuses the message.
+ */
+public interface FleetAlerts {
+  FleetAlerts NONE = summary -> {};
+
+  /** Announces the summary's {@code NEW_FAILURE} entries; called only when there is at least one. */
+  void newFailures(FleetSummary summary);
+}
