@@ -38,12 +38,12 @@ public final class FleetActivitiesImpl implements FleetActivities {
 
   @Override
   public Selection select(String selector) {
-    return Failures.call(() -> catalog.select(selector));
+    return Failures.call("the model registries", () -> catalog.select(selector));
   }
 
   @Override
   public Map<String, ReplayResult> finishedReplays(List<String> replayIds) {
-    return Failures.call(
+    return Failures.call("the object store",
         () -> {
           Map<String, ReplayResult> finished = new LinkedHashMap<>();
           for (String id : replayIds) {
@@ -59,12 +59,12 @@ public final class FleetActivitiesImpl implements FleetActivities {
 
   @Override
   public void writePart(String fleetId, int part, List<FleetSummary.Entry> entries) {
-    Failures.run(() -> writeOnce(FleetIds.partKey(fleetId, part), Json.toBytes(entries)));
+    Failures.run("the object store", () -> writeOnce(FleetIds.partKey(fleetId, part), Json.toBytes(entries)));
   }
 
   @Override
   public FleetResult writeSummary(SummaryRequest request) {
-    return Failures.call(
+    return Failures.call("the object store",
         () -> {
           List<FleetSummary.Entry> entries = new ArrayList<>();
           for (int part = 0; part < request.parts(); part++) {
@@ -97,7 +97,7 @@ public final class FleetActivitiesImpl implements FleetActivities {
 
   @Override
   public void alert(String fleetId) {
-    Failures.run(
+    Failures.run("the alert webhook",
         () -> {
           String key = FleetIds.summaryKey(fleetId);
           FleetSummary summary = Json.parse(store.getBytes(key), FleetSummary.class, store.uriOf(key));

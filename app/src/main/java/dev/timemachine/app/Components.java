@@ -161,7 +161,7 @@ public final class Components implements AutoCloseable {
   }
 
   public FleetActivitiesImpl fleetActivities() {
-    return new FleetActivitiesImpl(fleetCatalog(), store(), WebhookAlerts.from(config.environment(), store().rootUri()));
+    return new FleetActivitiesImpl(fleetCatalog(), store(), WebhookAlerts.from(config.worker().alertWebhook(), store().rootUri()));
   }
 
   @Override

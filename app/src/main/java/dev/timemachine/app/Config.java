@@ -69,7 +69,8 @@ public record Config(
         env.string("TIMEMACHINE_METRICS_HOST", "127.0.0.1"),
         (int) env.wholeNumber("TIMEMACHINE_METRICS_PORT", 9464, 0, 65535),
         parseDeadline(env.map(), "TIMEMACHINE_TRANSIENT_DEADLINE", ReplayRequest.DEFAULT_TRANSIENT_DEADLINE),
-        env.optional("TIMEMACHINE_SIGNING_KEY"));
+        env.optional("TIMEMACHINE_SIGNING_KEY"),
+        env.optional(WebhookAlerts.VARIABLE));
     TrainingLimits defaults = TrainingLimits.DEFAULT;
     TrainingLimits limits = new TrainingLimits(
         env.positiveNumber("TIMEMACHINE_TRAIN_CPUS", defaults.cpus()),

@@ -38,7 +38,11 @@ public final class WebhookAlerts implements FleetAlerts {
 
   /** The alerts the environment configures: none without {@code TIMEMACHINE_ALERT_WEBHOOK}. */
   public static FleetAlerts from(Map<String, String> env, String storeRoot) {
-    String value = env.get(VARIABLE);
+    return from(env.get(VARIABLE), storeRoot);
+  }
+
+  /** The alerts to the webhook at {@code value} (the setting's text), none if it is unset. */
+  public static FleetAlerts from(String value, String storeRoot) {
     if (value == null || value.isBlank()) {
       return FleetAlerts.NONE;
     }

@@ -14,6 +14,7 @@ package dev.timemachine.app;
  *     default 30m): how long a replay retries a service that is down before it ends with verdict ERROR
  * @param signingKey {@code TIMEMACHINE_SIGNING_KEY}: the private key file this worker signs attestations
  *     with, or null
+ * @param alertWebhook {@code TIMEMACHINE_ALERT_WEBHOOK}: where fleet runs post their new failures, or null
  */
 public record WorkerSettings(
     String controlQueue,
@@ -23,7 +24,8 @@ public record WorkerSettings(
     String metricsHost,
     int metricsPort,
     java.time.Duration transientDeadline,
-    String signingKey) {
+    String signingKey,
+    String alertWebhook) {
 
   /** This host's own training queue: stable per worker id, so a restarted worker resumes its replays. */
   public String hostQueue() {

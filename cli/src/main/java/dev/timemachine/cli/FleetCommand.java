@@ -111,7 +111,7 @@ public final class FleetCommand implements Runnable {
         }
         FleetRunner runner = new FleetRunner(temporal, config);
         FleetRequest request =
-            runner.request(name, selector, concurrency, "manual", timeZone, limits.apply(config.limits()), !noWriteBack);
+            runner.request(name, selector, concurrency, "manual", timeZone, limits.apply(config), !noWriteBack);
         FleetResult result = runner.run(request, spec.commandLine().getErr());
         FleetSummary summary = FleetRunner.summary(components.store(), result.fleetId());
         printSummary(summary, result.summaryUri(), spec.commandLine().getOut(), json);

@@ -92,7 +92,7 @@ public final class ScheduleCommand implements Runnable {
         throw TimemachineException.invalidInput("unknown time zone '" + timeZone + "', e.g. Europe/Berlin or UTC");
       }
       var request = new FleetRunner(temporal, config)
-          .request(name, selector, concurrency, "schedule", timeZone, limits.apply(config.limits()), !noWriteBack);
+          .request(name, selector, concurrency, "schedule", timeZone, limits.apply(config), !noWriteBack);
       schedules.create(name, new FleetSchedules.Settings(cron, timeZone, jitter, catchup), request);
       out.printf("schedule %s created: %s (%s), fleet %s, concurrency %d, overlap skip, catch-up %s, jitter %s%n",
           name, cron, timeZone, selector, concurrency, catchup, jitter);

@@ -54,7 +54,7 @@ public class FleetReplayWorkflowImpl implements FleetReplayWorkflow {
                       .setBackoffCoefficient(2.0)
                       .setMaximumInterval(Duration.ofMinutes(1))
                       .setMaximumAttempts(6)
-                      .setDoNotRetry(ReplayWorkflowImpl.DO_NOT_RETRY)
+                      .setDoNotRetry(Failures.DO_NOT_RETRY)
                       .build())
               .build());
 
@@ -95,7 +95,7 @@ public class FleetReplayWorkflowImpl implements FleetReplayWorkflow {
         fleet.alert(state.fleetId());
       } catch (ActivityFailure failure) {
         // The summary is the record; an alert that cannot be delivered must not fail the fleet.
-        log.warn("the alert for fleet {} could not be sent: {}", state.fleetId(), ReplayWorkflowImpl.describe(failure));
+        log.warn("the alert for fleet {} could not be sent: {}", state.fleetId(), Failures.describe(failure));
       }
     }
     recordMetrics(request.effectiveName(), result);
@@ -175,7 +175,7 @@ public class FleetReplayWorkflowImpl implements FleetReplayWorkflow {
                     entries[slot] =
                         failure == null
                             ? entry(spec, replayId, result, false, ms)
-                            : new FleetSummary.Entry(spec, replayId, FleetSummary.ERROR, ReplayWorkflowImpl.describe(failure),
+                            : new FleetSummary.Entry(spec, replayId, FleetSummary.ERROR, Failures.describe(failure),
                                 null, false, ms, null, null);
                     return null;
                   }));
