@@ -246,7 +246,11 @@ class ComposeFileIT {
         "[\"worker\",\"--queues\",\"training\"]");
 
     JsonNode control = services.path("worker-control");
-    assertThat(mounts("worker-control")).as("the control worker needs neither Docker nor a work directory").isEmpty();
+    assertThat(mounts("worker-control"))
+        .as("the control worker needs neither Docker nor a work directory: only its signing key, read-only")
+        .containsExactly(new Mount("bind", envExample.get("TIMEMACHINE_KEYS_DIR"), "/keys", true));
+    assertThat(control.path("environment").path("TIMEMACHINE_SIGNING_KEY").asText())
+        .as("the control worker's signing key").isEqualTo("/keys/timemachine-signing.key");
     assertThat(control.path("command").toString()).as("the control worker's command").isEqualTo(
         "[\"worker\",\"--queues\",\"control\"]");
   }
