@@ -1,5 +1,6 @@
 package dev.timemachine.app;
 
+import dev.timemachine.activities.BacktestActivitiesImpl;
 import dev.timemachine.activities.ControlActivitiesImpl;
 import dev.timemachine.activities.TrainingActivitiesImpl;
 import dev.timemachine.adapters.docker.DockerContainerEngine;
@@ -89,6 +90,11 @@ public final class Components implements AutoCloseable {
 
   public ControlActivitiesImpl controlActivities() {
     return new ControlActivitiesImpl(registries(), store());
+  }
+
+  /** The backtest's own steps: its report on the control queue, its data checks on the training host. */
+  public BacktestActivitiesImpl backtestActivities() {
+    return new BacktestActivitiesImpl(store(), config.workDir());
   }
 
   public TrainingActivitiesImpl trainingActivities() {

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       DemoCommand.class,
       ReplayCommand.class,
+      BacktestCommand.class,
       RegisterCommand.class,
       SnapshotCommand.class,
       ModelsCommand.class,
@@ -24,7 +25,8 @@ import picocli.CommandLine.Command;
       "0:REPRODUCED_BITWISE or REPRODUCED_WITHIN_TOLERANCE (or a command that succeeded)",
       "1:DIVERGED or TRAINING_FAILED",
       "2:usage or configuration error",
-      "3:INPUTS_UNVERIFIABLE"
+      "3:INPUTS_UNVERIFIABLE",
+      "4:CONTRACT_VIOLATED (backtest)"
     })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

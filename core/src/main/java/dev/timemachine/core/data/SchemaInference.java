@@ -47,9 +47,14 @@ public final class SchemaInference {
 
   /** The schemas of {@code files}, found under {@code dir}, in the order given. */
   public static List<FileSchema> inferAll(Path dir, List<FileEntry> files) {
+    return inferPaths(dir, files.stream().map(FileEntry::path).toList());
+  }
+
+  /** The schemas of the files at {@code paths} (relative, with '/') under {@code dir}, in the order given. */
+  public static List<FileSchema> inferPaths(Path dir, List<String> paths) {
     List<FileSchema> schemas = new ArrayList<>();
-    for (FileEntry file : files) {
-      schemas.add(infer(dir.resolve(file.path()), file.path()));
+    for (String path : paths) {
+      schemas.add(infer(dir.resolve(path), path));
     }
     return schemas;
   }
