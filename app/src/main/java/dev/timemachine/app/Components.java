@@ -1,5 +1,6 @@
 package dev.timemachine.app;
 
+import dev.timemachine.activities.BacktestActivitiesImpl;
 import dev.timemachine.activities.ControlActivitiesImpl;
 import dev.timemachine.activities.FleetActivitiesImpl;
 import dev.timemachine.activities.TrainingActivitiesImpl;
@@ -148,6 +149,11 @@ public final class Components implements AutoCloseable {
 
   public ControlActivitiesImpl controlActivities() {
     return new ControlActivitiesImpl(registries(), store(), signer(), SigningKeys.version(), SigningKeys.workerBuildId());
+  }
+
+  /** The backtest's own steps: its report on the control queue, its data checks on the training host. */
+  public BacktestActivitiesImpl backtestActivities() {
+    return new BacktestActivitiesImpl(store(), config.workDir());
   }
 
   public TrainingActivitiesImpl trainingActivities() {

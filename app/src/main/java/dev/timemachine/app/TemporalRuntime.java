@@ -1,5 +1,6 @@
 package dev.timemachine.app;
 
+import dev.timemachine.workflow.BacktestWorkflowImpl;
 import dev.timemachine.workflow.FleetReplayWorkflowImpl;
 import dev.timemachine.workflow.ReplayWorkflowImpl;
 import io.temporal.client.WorkflowClient;
@@ -96,13 +97,16 @@ public final class TemporalRuntime implements AutoCloseable {
                     .build());
     if (queues.contains(Queue.CONTROL)) {
       Worker control = newWorker.apply(config.controlQueue());
-      control.registerWorkflowImplementationTypes(ReplayWorkflowImpl.class, FleetReplayWorkflowImpl.class);
-      control.registerActivitiesImplementations(components.controlActivities(), components.fleetActivities());
+      control.registerWorkflowImplementationTypes(
+          ReplayWorkflowImpl.class, FleetReplayWorkflowImpl.class, BacktestWorkflowImpl.class);
+      control.registerActivitiesImplementations(
+          components.controlActivities(), components.fleetActivities(), components.backtestActivities());
     }
     if (queues.contains(Queue.TRAINING)) {
       var training = components.trainingActivities();
-      newWorker.apply(config.trainingQueue()).registerActivitiesImplementations(training);
-      newWorker.apply(config.hostQueue()).registerActivitiesImplementations(training);
+      var backtest = components.backtestActivities();
+      newWorker.apply(config.trainingQueue()).registerActivitiesImplementations(training, backtest);
+      newWorker.apply(config.hostQueue()).registerActivitiesImplementations(training, backtest);
     }
     if (embedded != null) {
       embedded.start();

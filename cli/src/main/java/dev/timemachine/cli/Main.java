@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       DemoCommand.class,
       ReplayCommand.class,
+      BacktestCommand.class,
       RegisterCommand.class,
       SnapshotCommand.class,
       ModelsCommand.class,
@@ -32,7 +33,8 @@ import picocli.CommandLine.Command;
       "1:DIVERGED or TRAINING_FAILED",
       "2:usage or configuration error",
       "3:INPUTS_UNVERIFIABLE",
-      "4:ERROR: no verdict; a service (registry, object store, Docker engine, git host) stayed down past TIMEMACHINE_TRANSIENT_DEADLINE"
+      "4:ERROR: no verdict; a service (registry, object store, Docker engine, git host) stayed down past TIMEMACHINE_TRANSIENT_DEADLINE",
+      "5:CONTRACT_VIOLATED (backtest)"
     })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,5 +1,6 @@
 package dev.timemachine.cli;
 
+import dev.timemachine.core.contract.MetricThreshold;
 import dev.timemachine.core.model.ImageRef;
 import dev.timemachine.core.model.ModelRef;
 import dev.timemachine.core.model.ModelVersion;
@@ -89,6 +90,11 @@ public final class RegisterCommand implements Callable<Integer> {
   @Option(names = "--tolerance", paramLabel = "METRIC=abs:X,rel:Y", description = "Per-metric tolerance; repeatable. Default: exact.")
   List<String> tolerances = List.of();
 
+  @Option(names = "--threshold", paramLabel = "METRIC>=X",
+      description = "A bound a metric must meet, recorded in the model contract and checked by every backtest"
+          + " (>=, >, <=, <; e.g. 'accuracy>=0.85'); repeatable.")
+  List<String> thresholds = List.of();
+
   @Override
   public Integer call() {
     Map<String, Tolerance> parsed = new LinkedHashMap<>();
@@ -110,7 +116,8 @@ public final class RegisterCommand implements Callable<Integer> {
                   new Registration.Request(
                       ModelRef.parse(model), repo, commit, argv, workdir, ImageRef.parse(image),
                       data, output, noMetrics ? null : metricsFile, parsed,
-                      outputs.stream().map(OutputRule::parse).toList()),
+                      outputs.stream().map(OutputRule::parse).toList(),
+                      thresholds.stream().map(MetricThreshold::parse).toList()),
                   message -> {
                     err.println("  " + message);
                     err.flush();
@@ -126,6 +133,10 @@ public final class RegisterCommand implements Callable<Integer> {
       out.printf("  data:        %s (%s, %d files)%n", version.triplet().data().snapshotUri(),
           version.triplet().data().rootDigest(), version.triplet().data().fileCount());
       out.printf("  artifacts:   %d, metrics: %s%n", version.recorded().artifacts().size(), version.recorded().metrics());
+      if (version.contract() != null) {
+        out.printf("  contract:    %d data file schemas%s%n", version.contract().files().size(),
+            version.contract().thresholds().isEmpty() ? "" : ", thresholds " + version.contract().thresholds());
+      }
       out.printf("  manifest:    %s%n", components.manifestRegistry().uriOf(version.model()));
       out.flush();
       return 0;

@@ -9,6 +9,7 @@ import dev.timemachine.core.ports.Progress;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,8 +24,20 @@ public final class SampleRuns {
 
   public static Path generateData(ContainerEngine engine, ImageRef image, SampleProject.Repository repo, Path target)
       throws IOException {
+    return generateData(engine, image, repo, target, List.of());
+  }
+
+  /**
+   * Generates a variant of the churn data: {@code --seed N}, {@code --shift X} (e.g. 1 for "next
+   * quarter": same schema, shifted distribution), {@code --rename OLD=NEW} (a broken export).
+   */
+  public static Path generateData(
+      ContainerEngine engine, ImageRef image, SampleProject.Repository repo, Path target, List<String> options)
+      throws IOException {
     Files.createDirectories(target);
-    CodeRef generator = new CodeRef(repo.url(), repo.commit(), SampleProject.MAKE_DATA, ".");
+    List<String> command = new java.util.ArrayList<>(SampleProject.MAKE_DATA);
+    command.addAll(options);
+    CodeRef generator = new CodeRef(repo.url(), repo.commit(), command, ".");
     run(engine, TrainingContainer.request(
         "timemachine-it-data-" + System.nanoTime(), image, generator, repo.directory(),
         Files.createTempDirectory("empty"), target, LIMITS, Map.of("dev.timemachine.role", "it")));
@@ -60,4 +73,12 @@ public final class SampleRuns {
       throw new IllegalStateException(problem);
     }
   }
+
+  /** The churn data of the next quarter: the same schema, a shifted population. */
+  public static final List<String> NEXT_QUARTER = List.of("--seed", "20270101", "--shift", "1");
+
+  /** The next quarter's export with a column renamed: breaks the churn model's contract. */
+  public static final List<String> NEXT_QUARTER_BROKEN =
+      List.of("--seed", "20270101", "--shift", "1", "--rename", "support_calls=calls_to_support");
+
 }

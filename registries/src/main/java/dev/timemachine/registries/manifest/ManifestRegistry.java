@@ -82,7 +82,8 @@ public final class ManifestRegistry implements ModelRegistry {
 
   /** Equal apart from when they were registered. */
   private static boolean sameContent(ModelVersion a, ModelVersion b) {
-    return a.model().equals(b.model()) && a.triplet().equals(b.triplet()) && a.recorded().equals(b.recorded());
+    return a.model().equals(b.model()) && a.triplet().equals(b.triplet()) && a.recorded().equals(b.recorded())
+        && java.util.Objects.equals(a.contract(), b.contract());
   }
 
   @Override

@@ -1,5 +1,9 @@
 package dev.timemachine.registries.manifest;
 
+import dev.timemachine.core.contract.FileSchema;
+import dev.timemachine.core.contract.MetricThreshold;
+import dev.timemachine.core.contract.ModelContract;
+import dev.timemachine.core.data.SchemaInference;
 import dev.timemachine.core.grading.MetricsFiles;
 import dev.timemachine.core.data.OutputCollection;
 import dev.timemachine.core.data.Snapshots;
@@ -85,9 +89,20 @@ public final class Registration {
       Path outputDir,
       String metricsFile,
       Map<String, Tolerance> tolerances,
-      List<OutputRule> outputRules) {
+      List<OutputRule> outputRules,
+      List<MetricThreshold> thresholds) {
     public Request {
       outputRules = outputRules == null ? List.of() : List.copyOf(outputRules);
+      thresholds = thresholds == null ? List.of() : List.copyOf(thresholds);
+    }
+
+    /** A run without thresholds. */
+    public Request(
+        ModelRef model, String repositoryUrl, String commit, List<String> entryPoint, String workingDirectory,
+        ImageRef image, String data, Path outputDir, String metricsFile, Map<String, Tolerance> tolerances,
+        List<OutputRule> outputRules) {
+      this(model, repositoryUrl, commit, entryPoint, workingDirectory, image, data, outputDir, metricsFile, tolerances,
+          outputRules, List.of());
     }
 
     /** A run whose whole output directory is its outputs. */
@@ -95,7 +110,7 @@ public final class Registration {
         ModelRef model, String repositoryUrl, String commit, List<String> entryPoint, String workingDirectory,
         ImageRef image, String data, Path outputDir, String metricsFile, Map<String, Tolerance> tolerances) {
       this(model, repositoryUrl, commit, entryPoint, workingDirectory, image, data, outputDir, metricsFile, tolerances,
-          List.of());
+          List.of(), List.of());
     }
   }
 
@@ -121,13 +136,22 @@ public final class Registration {
       }
       metrics = parsed.values();
     }
+    for (MetricThreshold threshold : request.thresholds()) {
+      if (!metrics.containsKey(threshold.metric())) {
+        throw TimemachineException.invalidInput(
+            "--threshold " + threshold + " names metric '" + threshold.metric() + "', which was not recorded (recorded: "
+                + metrics.keySet() + ")");
+      }
+    }
     DataRef data = resolveData(request.data(), progress);
+    ModelContract contract = new ModelContract(schemasOf(request.data(), data, progress), request.thresholds());
     ModelVersion version =
         ModelVersion.of(
             request.model(),
             new Triplet(code, new EnvironmentRef(request.image()), data),
             new RecordedOutputs(artifacts, request.metricsFile(), metrics, request.tolerances(), request.outputRules()),
-            clock.instant());
+            clock.instant())
+            .withContract(contract);
     registry.register(version);
     return version;
   }
@@ -174,6 +198,20 @@ public final class Registration {
     }
     progress.report("warning: " + unreachable + "; registering it anyway (--allow-unpushed), and every replay report will say so");
     return code.asUnpushed();
+  }
+
+  /**
+   * The schema of every data file, inferred from its contents: read in place from a directory, or from
+   * a verified restore of the snapshot into a temporary directory.
+   */
+  private List<FileSchema> schemasOf(String dataArgument, DataRef data, Progress progress) {
+    Path dir = dataArgument.contains("://") ? null : Path.of(dataArgument);
+    if (dir != null && Files.isDirectory(dir)) {
+      progress.report("inferring the schema of " + data.fileCount() + " data files in " + dir);
+      return SchemaInference.inferAll(dir, data.files());
+    }
+    progress.report("inferring the schema of " + data.fileCount() + " data files of " + data.snapshotUri());
+    return SchemaInference.ofSnapshot(snapshots, data, progress);
   }
 
   private DataRef resolveData(String data, Progress progress) {

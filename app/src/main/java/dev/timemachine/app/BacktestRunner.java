@@ -1,0 +1,147 @@
+package dev.timemachine.app;
+
+import dev.timemachine.activities.BacktestActivitiesImpl;
+import dev.timemachine.core.data.SnapshotManifest;
+import dev.timemachine.core.errors.ErrorType;
+import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.json.Json;
+import dev.timemachine.core.model.DataRef;
+import dev.timemachine.core.model.TrainingLimits;
+import dev.timemachine.core.ports.Progress;
+import dev.timemachine.core.report.BacktestReport;
+import dev.timemachine.workflow.BacktestRequest;
+import dev.timemachine.workflow.BacktestResult;
+import dev.timemachine.workflow.BacktestWorkflow;
+import dev.timemachine.workflow.ReplayProgress;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowFailedException;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowStub;
+import io.temporal.failure.ApplicationFailure;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Starts a backtest workflow and waits for it, printing its current step. The new data is turned into
+ * a snapshot reference here, on the client: a directory is uploaded as a snapshot first, a snapshot
+ * URI is read for its root digest; the training host then verifies every file against that digest.
+ */
+public final class BacktestRunner {
+  private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss");
+
+  private final TemporalRuntime temporal;
+  private final Components components;
+
+  public BacktestRunner(TemporalRuntime temporal, Components components) {
+    this.temporal = temporal;
+    this.components = components;
+  }
+
+  public static String newBacktestId(String modelSpec) {
+    String readable = modelSpec.replaceAll("[^A-Za-z0-9_.-]", "-");
+    if (readable.length() > 60) {
+      readable = readable.substring(0, 60);
+    }
+    return "backtest-" + readable + "-" + LocalDateTime.now(ZoneOffset.UTC).format(STAMP) + "-"
+        + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  /** The new data as a snapshot reference (without its file list): a directory is snapshotted into the store first. */
+  public DataRef snapshotOf(String data, Progress progress) {
+    if (data == null || data.isBlank()) {
+      throw TimemachineException.invalidInput("--data is required: a directory or a snapshot URI");
+    }
+    if (data.contains("://")) {
+      SnapshotManifest manifest = components.snapshots().readManifest(data);
+      return DataRef.of(data, manifest.files()).withoutFiles();
+    }
+    Path dir = Path.of(data);
+    if (!Files.isDirectory(dir)) {
+      throw TimemachineException.invalidInput("--data '" + data + "' is neither a directory nor a snapshot URI");
+    }
+    return components.snapshots().create(dir, components.store().rootUri(), progress).withoutFiles();
+  }
+
+  public BacktestResult run(
+      String modelSpec, String backtestId, DataRef newData, List<String> against, TrainingLimits limits, PrintWriter progress) {
+    Config config = components.config();
+    WorkflowClient client = temporal.client();
+    BacktestWorkflow workflow =
+        client.newWorkflowStub(
+            BacktestWorkflow.class,
+            WorkflowOptions.newBuilder().setWorkflowId(backtestId).setTaskQueue(config.controlQueue()).build());
+    BacktestRequest request =
+        new BacktestRequest(backtestId, modelSpec, newData, against, limits, config.trainingQueue(),
+            config.heartbeatTimeoutSeconds());
+    WorkflowClient.start(workflow::backtest, request);
+    progress.printf("backtest %s of %s on %s started%n", backtestId, modelSpec, newData.rootDigest());
+    progress.flush();
+    WorkflowStub stub = client.newUntypedWorkflowStub(backtestId);
+    CompletableFuture<BacktestResult> result = stub.getResultAsync(BacktestResult.class);
+    long started = System.nanoTime();
+    String last = "";
+    while (true) {
+      try {
+        return result.get(1, TimeUnit.SECONDS);
+      } catch (TimeoutException e) {
+        String step;
+        try {
+          step = stub.query("progress", ReplayProgress.class).step();
+        } catch (RuntimeException queryFailed) {
+          step = "(no control worker answers)";
+        }
+        if (!step.equals(last)) {
+          progress.printf("[%4ds] %s%n", TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started), step);
+          progress.flush();
+          last = step;
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw TimemachineException.unavailable("interrupted while waiting for " + backtestId, e);
+      } catch (ExecutionException e) {
+        throw translate(e.getCause(), backtestId);
+      }
+    }
+  }
+
+  /** The written report of a finished backtest. */
+  public BacktestReport report(BacktestResult result) {
+    return Json.parse(
+        components.store().getBytes(BacktestActivitiesImpl.reportKey(result.backtestId())), BacktestReport.class,
+        result.reportUri());
+  }
+
+  private static RuntimeException translate(Throwable failure, String id) {
+    if (failure instanceof WorkflowFailedException failed) {
+      for (Throwable t = failed.getCause(); t != null; t = t.getCause()) {
+        if (t instanceof ApplicationFailure app) {
+          ErrorType type;
+          try {
+            type = ErrorType.valueOf(app.getType());
+          } catch (IllegalArgumentException e) {
+            type = ErrorType.UNAVAILABLE;
+          }
+          String hint = null;
+          try {
+            hint = app.getDetails().get(app.getDetails().getSize() - 1, String.class);
+          } catch (RuntimeException e) {
+            // No hint was sent.
+          }
+          return new TimemachineException(type, app.getOriginalMessage(), hint, null);
+        }
+      }
+      return TimemachineException.unavailable("backtest " + id + " failed: " + failed.getMessage(), failed);
+    }
+    return failure instanceof RuntimeException r ? r : new IllegalStateException(failure);
+  }
+}

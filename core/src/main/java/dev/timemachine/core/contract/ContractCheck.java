@@ -1,0 +1,144 @@
+package dev.timemachine.core.contract;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * New data held against a model contract, before any container starts. Pure: the schemas are inferred
+ * elsewhere ({@code core.data.SchemaInference}) and compared here.
+ *
+ * <p>A file the contract names must be there under the same path with every recorded column, each of
+ * the same type; an {@code int} column where a {@code float} was recorded is accepted (integral values
+ * are floats), any other change of type is a difference. Added columns and added files are reported and
+ * allowed: code that selects its columns by name still runs.
+ *
+ * @param differences what breaks the contract, one per column or file, e.g. {@code customers.csv:
+ *     column 'support_calls' missing}
+ * @param additions what the new data has beyond the contract, e.g. {@code customers.csv: column 'region'
+ *     added (string)}
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record ContractCheck(List<Difference> differences, List<String> additions) {
+  public ContractCheck {
+    differences = differences == null ? List.of() : List.copyOf(differences);
+    additions = additions == null ? List.of() : List.copyOf(additions);
+  }
+
+  /**
+   * One way the new data breaks the contract.
+   *
+   * @param kind {@code FILE_MISSING}, {@code COLUMN_MISSING} or {@code TYPE_CHANGED}
+   * @param column the column, or null for a file
+   * @param expected the recorded type, or for a missing file a candidate it may have been renamed to (or null)
+   * @param actual the new type, or null
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Difference(String file, String column, String kind, String expected, String actual) {
+    public static final String FILE_MISSING = "FILE_MISSING";
+    public static final String COLUMN_MISSING = "COLUMN_MISSING";
+    public static final String TYPE_CHANGED = "TYPE_CHANGED";
+
+    /** The difference without its file name, e.g. {@code column 'tenure_months' int → string}. */
+    @JsonIgnore
+    String detail() {
+      return switch (kind) {
+        case FILE_MISSING -> "file missing" + (expected == null ? "" : " (renamed to '" + expected + "'? it has the same columns)");
+        case COLUMN_MISSING -> "column '" + column + "' missing";
+        default -> "column '" + column + "' " + expected + " → " + actual;
+      };
+    }
+
+    @Override
+    public String toString() {
+      return file + ": " + detail();
+    }
+  }
+
+  public static ContractCheck of(ModelContract contract, List<FileSchema> actual) {
+    Map<String, FileSchema> byPath = new LinkedHashMap<>();
+    actual.forEach(s -> byPath.put(s.path(), s));
+    List<String> contractPaths = contract.files().stream().map(FileSchema::path).toList();
+    List<Difference> differences = new ArrayList<>();
+    List<String> additions = new ArrayList<>();
+    for (FileSchema expected : contract.files()) {
+      FileSchema found = byPath.get(expected.path());
+      if (found == null) {
+        differences.add(new Difference(expected.path(), null, Difference.FILE_MISSING, renamedTo(expected, actual, contractPaths), null));
+        continue;
+      }
+      Map<String, String> foundTypes = found.typesByName();
+      for (FileSchema.Column column : expected.columns()) {
+        String now = foundTypes.get(column.name());
+        if (now == null) {
+          differences.add(new Difference(expected.path(), column.name(), Difference.COLUMN_MISSING, column.type(), null));
+        } else if (!compatible(column.type(), now)) {
+          differences.add(new Difference(expected.path(), column.name(), Difference.TYPE_CHANGED, column.type(), now));
+        }
+      }
+      Map<String, String> expectedTypes = expected.typesByName();
+      foundTypes.forEach((name, type) -> {
+        if (!expectedTypes.containsKey(name)) {
+          additions.add(expected.path() + ": column '" + name + "' added (" + type + ")");
+        }
+      });
+    }
+    for (FileSchema s : actual) {
+      if (!contractPaths.contains(s.path())) {
+        additions.add(s.path() + ": file added");
+      }
+    }
+    return new ContractCheck(differences, additions);
+  }
+
+  private static boolean compatible(String recorded, String now) {
+    return Objects.equals(recorded, now) || ("float".equals(recorded) && "int".equals(now));
+  }
+
+  /** A new file, not in the contract, with the same format and column names as a missing one. */
+  private static String renamedTo(FileSchema missing, List<FileSchema> actual, List<String> contractPaths) {
+    if (missing.columns().isEmpty()) {
+      return null;
+    }
+    for (FileSchema s : actual) {
+      if (!contractPaths.contains(s.path()) && s.format().equals(missing.format())
+          && s.typesByName().keySet().equals(missing.typesByName().keySet())) {
+        return s.path();
+      }
+    }
+    return null;
+  }
+
+  @JsonIgnore
+  public boolean satisfied() {
+    return differences.isEmpty();
+  }
+
+  /**
+   * The differences in one line, grouped by file: {@code customers.csv: column 'support_calls'
+   * missing; column 'tenure_months' int → string}.
+   */
+  public String summary() {
+    Map<String, List<String>> byFile = new LinkedHashMap<>();
+    differences.forEach(d -> byFile.computeIfAbsent(d.file(), f -> new ArrayList<>()).add(d.detail()));
+    List<String> parts = new ArrayList<>();
+    byFile.forEach((file, details) -> parts.add(file + ": " + String.join("; ", details)));
+    return String.join("; ", parts);
+  }
+
+  /** Every threshold {@code metrics} miss, e.g. {@code accuracy 0.81 < 0.85}. */
+  public static List<String> thresholdViolations(List<MetricThreshold> thresholds, Map<String, Double> metrics) {
+    List<String> violations = new ArrayList<>();
+    for (MetricThreshold t : thresholds) {
+      String v = t.violation(metrics);
+      if (v != null) {
+        violations.add(v);
+      }
+    }
+    return violations;
+  }
+}
