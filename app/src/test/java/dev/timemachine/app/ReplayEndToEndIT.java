@@ -255,16 +255,22 @@ class ReplayEndToEndIT {
     // Its own snapshot (one extra file makes a different root digest), so other tests keep theirs intact.
     Path ownData = tmp.resolve("tampered-data");
     Files.createDirectories(ownData);
-    Files.copy(data.resolve("customers.csv"), ownData.resolve("customers.csv"));
+    // Its own customers.csv content too (one more newline): files are stored once by content, so altering the
+    // object of a file other snapshots share would alter them all.
+    Files.write(ownData.resolve("customers.csv"),
+        (Files.readString(data.resolve("customers.csv")) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
     Files.writeString(ownData.resolve("notes.txt"), "tamper test\n");
     ModelVersion version = register("churn-tampered@1", churn.url(), churn.commit(), image, ownData.toString(), original);
     String snapshot = version.triplet().data().snapshotUri();
-    ObjectStore snapshotStore = components.stores().open(snapshot);
-    byte[] csv = snapshotStore.getBytes("files/customers.csv");
-    csv[csv.length - 2] = (byte) (csv[csv.length - 2] == '0' ? '1' : '0');
+    String sha256 = components.snapshots().readManifest(snapshot).files().stream()
+        .filter(f -> f.path().equals("customers.csv")).findFirst().orElseThrow().sha256();
+    ObjectStore snapshotStore = components.stores().open(snapshot.substring(0, snapshot.lastIndexOf("/snapshots/")));
+    String key = dev.timemachine.core.data.SnapshotManifest.objectKey(sha256);
+    byte[] csv = snapshotStore.getBytes(key);
+    csv[csv.length - 3] = (byte) (csv[csv.length - 3] == '0' ? '1' : '0');
     Path altered = tmp.resolve("altered.csv");
     Files.write(altered, csv);
-    snapshotStore.put("files/customers.csv", altered);
+    snapshotStore.put(key, altered);
 
     ReplayResult result = replay("churn-tampered@1");
 

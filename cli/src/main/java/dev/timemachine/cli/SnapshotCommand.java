@@ -26,7 +26,8 @@ public final class SnapshotCommand implements Runnable {
   /** Uploads a directory as a content-addressed snapshot. */
   @Command(name = "create", mixinStandardHelpOptions = true,
       description = {
-        "Uploads DIR as a content-addressed snapshot under STORE_URI/snapshots/<root digest>.",
+        "Uploads DIR as a content-addressed snapshot under STORE_URI/snapshots/<root digest>; each file is stored once",
+        "by content under STORE_URI/objects/sha256/, and only the objects the store lacks are uploaded.",
         "Prints the root digest and the snapshot URI on stdout. Uploading the same content again uploads nothing,",
         "but reads back and sha256-checks every stored file; an altered or missing one is refused unless --repair."
       })
@@ -69,7 +70,8 @@ public final class SnapshotCommand implements Runnable {
         }
         out.flush();
         err.printf("%d files, %d bytes%s%n", data.fileCount(), data.totalBytes(),
-            !created.existed() ? ""
+            !created.existed() ? "; uploaded " + created.uploadedObjects() + " new objects, " + created.uploadedBytes()
+                + " bytes (the store held the rest)"
                 : created.repaired().isEmpty() ? "; the snapshot existed and every stored file was verified"
                 : "; repaired " + created.repaired().size() + " altered or missing: " + String.join(", ", created.repaired()));
         err.flush();

@@ -216,7 +216,12 @@ class CliIT {
   void altering_a_stored_snapshot_file_makes_the_next_replay_exit_3_naming_the_file() throws Exception {
     String snapshotUri = snapshot();
     registerChurn1(snapshotUri);
-    Path stored = Path.of(java.net.URI.create(snapshotUri)).resolve("files/customers.csv");
+    // Snapshot files are stored once by content: objects/sha256/<aa>/<hex> beside snapshots/.
+    Path snapshotDir = Path.of(java.net.URI.create(snapshotUri));
+    var manifest = dev.timemachine.core.json.Json.parse(Files.readAllBytes(snapshotDir.resolve("manifest.json")),
+        dev.timemachine.core.data.SnapshotManifest.class, snapshotUri);
+    String sha256 = manifest.files().stream().filter(f -> f.path().equals("customers.csv")).findFirst().orElseThrow().sha256();
+    Path stored = snapshotDir.getParent().getParent().resolve(dev.timemachine.core.data.SnapshotManifest.objectKey(sha256));
     Files.writeString(stored, Files.readString(stored).replace("C00001,", "C00001X,"), StandardCharsets.UTF_8);
 
     Result r = cli("replay", "churn@1");

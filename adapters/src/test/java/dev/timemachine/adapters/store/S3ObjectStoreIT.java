@@ -127,9 +127,10 @@ class S3ObjectStoreIT {
     Files.writeString(data.resolve("customers.csv"), "id,churned\n1,0\n2,1\n");
     Snapshots snapshots = new Snapshots(stores);
     DataRef ref = snapshots.create(data, "s3://" + BUCKET + "/tamper", Progress.NONE);
-    ObjectStore stored = stores.open(ref.snapshotUri());
-    stored.put("files/customers.csv", Files.writeString(tmp.resolve("same-size.csv"), "id,churned\n1,1\n2,1\n"));
-    assertThat(stored.size("files/customers.csv")).as("same size as the original").contains(ref.files().get(0).size());
+    ObjectStore stored = stores.open("s3://" + BUCKET + "/tamper");
+    String key = dev.timemachine.core.data.SnapshotManifest.objectKey(ref.files().get(0).sha256());
+    stored.put(key, Files.writeString(tmp.resolve("same-size.csv"), "id,churned\n1,1\n2,1\n"));
+    assertThat(stored.size(key)).as("same size as the original").contains(ref.files().get(0).size());
 
     assertThatThrownBy(() -> snapshots.create(data, "s3://" + BUCKET + "/tamper", Progress.NONE))
         .isInstanceOf(TimemachineException.class)
@@ -138,12 +139,12 @@ class S3ObjectStoreIT {
             + ", expected " + ref.files().get(0).sha256())
         .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFLICT))
         .satisfies(e -> assertThat(((TimemachineException) e).hint()).contains("--repair"));
-    assertThat(new String(stored.getBytes("files/customers.csv"), StandardCharsets.UTF_8))
+    assertThat(new String(stored.getBytes(key), StandardCharsets.UTF_8))
         .as("the evidence is left in the bucket").isEqualTo("id,churned\n1,1\n2,1\n");
 
     Snapshots.Created repaired = snapshots.create(data, "s3://" + BUCKET + "/tamper", true, Progress.NONE);
-    assertThat(repaired.repaired()).containsExactly("files/customers.csv");
-    assertThat(new String(stored.getBytes("files/customers.csv"), StandardCharsets.UTF_8)).isEqualTo("id,churned\n1,0\n2,1\n");
+    assertThat(repaired.repaired()).containsExactly(key);
+    assertThat(new String(stored.getBytes(key), StandardCharsets.UTF_8)).isEqualTo("id,churned\n1,0\n2,1\n");
     snapshots.restore(ref, tmp.resolve("tamper-restored"), Progress.NONE);
   }
 
@@ -170,9 +171,53 @@ class S3ObjectStoreIT {
     assertThat(restored.resolve("customers.csv")).hasSameTextualContentAs(data.resolve("customers.csv"));
 
     Path altered = Files.writeString(tmp.resolve("altered.csv"), "id,churned\n1,1\n2,1\n");
-    stores.open(ref.snapshotUri()).put("files/customers.csv", altered);
+    stores.open("s3://" + BUCKET + "/snap").put(
+        dev.timemachine.core.data.SnapshotManifest.objectKey(ref.files().stream()
+            .filter(f -> f.path().equals("customers.csv")).findFirst().orElseThrow().sha256()), altered);
     assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("again"), Progress.NONE))
         .isInstanceOf(InputUnverifiableException.class)
         .hasMessageContaining("data file 'customers.csv'");
+  }
+
+  @Test
+  void a_snapshot_over_s3_uploads_only_the_objects_the_bucket_lacks_and_an_old_layout_snapshot_still_restores()
+      throws Exception {
+    Path data = Files.createDirectories(tmp.resolve("incremental"));
+    for (int i = 0; i < 40; i++) {
+      Files.writeString(data.resolve("part-" + i + ".csv"), "row," + i + "\n".repeat(i + 1));
+    }
+    Snapshots snapshots = new Snapshots(stores);
+    String root = "s3://" + BUCKET + "/incremental";
+    Snapshots.Created first = snapshots.create(data, root, false, Progress.NONE);
+    assertThat(first.uploadedObjects()).isEqualTo(40);
+    Files.writeString(data.resolve("part-7.csv"), "changed\n");
+
+    Snapshots.Created second = snapshots.create(data, root, false, Progress.NONE);
+
+    assertThat(second.uploadedObjects()).as("one file changed, one object uploaded").isEqualTo(1);
+    assertThat(second.uploadedBytes()).isEqualTo(8);
+    assertThat(stores.open(root).list("objects/sha256/")).hasSize(41);
+    snapshots.restore(first.data().withoutFiles(), tmp.resolve("incremental-1"), Progress.NONE);
+    snapshots.restore(second.data().withoutFiles(), tmp.resolve("incremental-2"), Progress.NONE);
+    assertThat(tmp.resolve("incremental-1/part-7.csv")).hasContent("row,7" + "\n".repeat(8));
+    assertThat(tmp.resolve("incremental-2/part-7.csv")).hasContent("changed\n");
+
+    // A snapshot of the first layout (files/<path> under the snapshot, manifest v1), as older versions wrote it.
+    var files = second.data().files();
+    String v1Uri = "s3://" + BUCKET + "/legacy/snapshots/" + second.data().rootDigest().substring(7);
+    ObjectStore v1 = stores.open(v1Uri);
+    for (var file : files) {
+      v1.put("files/" + file.path(), data.resolve(file.path()));
+    }
+    v1.putIfAbsent("manifest.json", dev.timemachine.core.json.Json.toBytes(new dev.timemachine.core.data.SnapshotManifest(
+        dev.timemachine.core.data.SnapshotManifest.SCHEMA_V1, second.data().rootDigest(), files.size(),
+        second.data().totalBytes(), files)));
+    DataRef legacy = DataRef.of(v1Uri, files);
+    assertThat(snapshots.restore(legacy.withoutFiles(), tmp.resolve("legacy"), Progress.NONE)).contains("every sha256 verified");
+    assertThat(tmp.resolve("legacy/part-7.csv")).hasContent("changed\n");
+    v1.put("files/part-7.csv", Files.writeString(tmp.resolve("legacy-altered.csv"), "chang3d\n"));
+    assertThatThrownBy(() -> snapshots.restore(legacy, tmp.resolve("legacy-2"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("data file 'part-7.csv'");
   }
 }

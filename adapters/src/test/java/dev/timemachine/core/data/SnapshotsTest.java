@@ -63,7 +63,7 @@ class SnapshotsTest {
   @Test
   void a_stored_file_altered_after_creation_is_unverifiable_and_named() throws Exception {
     DataRef ref = snapshots.create(data, store, Progress.NONE);
-    Path stored = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("files/train.csv");
+    Path stored = object(ref, "train.csv");
     Files.writeString(stored, "a,b\n1,3\n");
 
     assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("r"), Progress.NONE))
@@ -76,7 +76,7 @@ class SnapshotsTest {
   @Test
   void creating_the_same_snapshot_again_over_an_altered_store_is_refused_and_leaves_the_evidence() throws Exception {
     DataRef ref = snapshots.create(data, store, Progress.NONE);
-    Path stored = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("files/train.csv");
+    Path stored = object(ref, "train.csv");
     Files.writeString(stored, "a,b\n1,2,3\n");
 
     assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
@@ -95,7 +95,7 @@ class SnapshotsTest {
   @Test
   void a_stored_file_altered_with_the_same_size_is_caught_by_its_sha256_and_refused() throws Exception {
     DataRef ref = snapshots.create(data, store, Progress.NONE);
-    Path stored = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("files/train.csv");
+    Path stored = object(ref, "train.csv");
     Files.writeString(stored, "a,b\n1,3\n");
     assertThat(Files.size(stored)).as("same size as the original").isEqualTo(ref.files().get(1).size());
 
@@ -111,23 +111,23 @@ class SnapshotsTest {
   @Test
   void repair_re_uploads_just_the_altered_and_missing_objects_and_says_which() throws Exception {
     DataRef ref = snapshots.create(data, store, Progress.NONE);
-    Path snapshotDir = Path.of(java.net.URI.create(ref.snapshotUri()));
-    Files.writeString(snapshotDir.resolve("files/train.csv"), "a,b\n1,3\n");
-    Files.delete(snapshotDir.resolve("files/nested/deeper/labels.txt"));
+    Files.writeString(object(ref, "train.csv"), "a,b\n1,3\n");
+    Files.delete(object(ref, "nested/deeper/labels.txt"));
     assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
         .as("both are named, the first in full")
-        .hasMessageContaining("its file 'nested/deeper/labels.txt' is missing (and 1 more altered or missing: files/train.csv)");
+        .hasMessageContaining("its file 'nested/deeper/labels.txt' is missing (and 1 more altered or missing: "
+            + key(ref, "train.csv") + ")");
 
     List<String> progress = new ArrayList<>();
     Snapshots.Created repaired = snapshots.create(data, store, true, progress::add);
 
     assertThat(repaired.existed()).isTrue();
     assertThat(repaired.data()).isEqualTo(ref);
-    assertThat(repaired.repaired()).containsExactly("files/nested/deeper/labels.txt", "files/train.csv");
-    assertThat(progress).anyMatch(line -> line.startsWith("repaired files/train.csv (")
+    assertThat(repaired.repaired()).containsExactly(key(ref, "nested/deeper/labels.txt"), key(ref, "train.csv"));
+    assertThat(progress).anyMatch(line -> line.startsWith("repaired " + key(ref, "train.csv") + " (")
         && line.contains("stored sha256 " + sha256("a,b\n1,3\n")));
-    assertThat(snapshotDir.resolve("files/train.csv")).hasContent("a,b\n1,2\n");
-    assertThat(snapshotDir.resolve("files/nested/deeper/labels.txt")).hasContent("yes\nno\n");
+    assertThat(object(ref, "train.csv")).hasContent("a,b\n1,2\n");
+    assertThat(object(ref, "nested/deeper/labels.txt")).hasContent("yes\nno\n");
     assertThat(snapshots.create(data, store, true, Progress.NONE).repaired()).as("nothing left to repair").isEmpty();
     snapshots.restore(ref, tmp.resolve("restored"), Progress.NONE);
   }
@@ -157,6 +157,16 @@ class SnapshotsTest {
     assertThat(progress).containsExactly("snapshot exists: 2 stored files, 0.0 MB, every sha256 verified");
   }
 
+  /** The key of a file's content object in the store root. */
+  private static String key(DataRef ref, String path) {
+    return SnapshotManifest.objectKey(ref.files().stream().filter(f -> f.path().equals(path)).findFirst().orElseThrow().sha256());
+  }
+
+  /** Where the local store keeps a file's content object. */
+  private Path object(DataRef ref, String path) {
+    return tmp.resolve("store").resolve(key(ref, path));
+  }
+
   private static String sha256(String content) {
     return Digests.sha256Hex(content.getBytes(StandardCharsets.UTF_8));
   }
@@ -164,7 +174,7 @@ class SnapshotsTest {
   @Test
   void a_stored_file_deleted_after_creation_is_unverifiable_and_named() throws Exception {
     DataRef ref = snapshots.create(data, store, Progress.NONE);
-    Files.delete(Path.of(java.net.URI.create(ref.snapshotUri())).resolve("files/nested/deeper/labels.txt"));
+    Files.delete(object(ref, "nested/deeper/labels.txt"));
 
     assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("r"), Progress.NONE))
         .isInstanceOf(InputUnverifiableException.class)
@@ -200,5 +210,111 @@ class SnapshotsTest {
         .isInstanceOf(TimemachineException.class)
         .hasMessageContaining("link.csv")
         .hasMessageContaining("symbolic link");
+  }
+
+  @Test
+  void a_snapshot_that_differs_from_an_earlier_one_by_one_file_uploads_only_that_file() throws Exception {
+    Path big = Files.createDirectories(tmp.resolve("big"));
+    for (int i = 0; i < 300; i++) {
+      Files.writeString(Files.createDirectories(big.resolve("part-" + (i % 7))).resolve("f" + i + ".csv"), "row " + i + "\n".repeat(i));
+    }
+    Snapshots.Created first = snapshots.create(big, store, false, Progress.NONE);
+    assertThat(first.uploadedObjects()).isEqualTo(300);
+    assertThat(first.uploadedBytes()).isEqualTo(first.data().totalBytes());
+    int objectsBefore = objectCount();
+
+    Files.writeString(big.resolve("part-3/f10.csv"), "changed\n");
+    List<String> progress = new ArrayList<>();
+    Snapshots.Created second = snapshots.create(big, store, false, progress::add);
+
+    assertThat(second.existed()).isFalse();
+    assertThat(second.data().rootDigest()).isNotEqualTo(first.data().rootDigest());
+    assertThat(second.uploadedObjects()).as("only the changed file is uploaded").isEqualTo(1);
+    assertThat(second.uploadedBytes()).isEqualTo("changed\n".length());
+    assertThat(objectCount()).as("one new object in the store").isEqualTo(objectsBefore + 1);
+    assertThat(progress).last().asString().contains("uploaded 1 new objects").contains("the store held the other 299");
+    assertThat(snapshots.restore(first.data().withoutFiles(), tmp.resolve("r1"), Progress.NONE)).contains("300 files");
+    assertThat(snapshots.restore(second.data().withoutFiles(), tmp.resolve("r2"), Progress.NONE)).contains("300 files");
+    assertThat(tmp.resolve("r1/part-3/f10.csv")).hasContent("row 10" + "\n".repeat(10));
+    assertThat(tmp.resolve("r2/part-3/f10.csv")).hasContent("changed\n");
+  }
+
+  @Test
+  void identical_files_are_stored_once_and_restored_to_every_path() throws Exception {
+    Files.writeString(data.resolve("copy-of-train.csv"), "a,b\n1,2\n");
+    Snapshots.Created created = snapshots.create(data, store, false, Progress.NONE);
+
+    assertThat(created.data().fileCount()).isEqualTo(3);
+    assertThat(created.uploadedObjects()).isEqualTo(2);
+    assertThat(objectCount()).isEqualTo(2);
+    snapshots.restore(created.data(), tmp.resolve("r"), Progress.NONE);
+    assertThat(tmp.resolve("r/copy-of-train.csv")).hasContent("a,b\n1,2\n");
+    assertThat(tmp.resolve("r/train.csv")).hasContent("a,b\n1,2\n");
+  }
+
+  @Test
+  void a_stored_object_of_the_wrong_size_is_refused_when_a_new_snapshot_would_reuse_it() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Files.writeString(object(ref, "train.csv"), "truncated");
+    Files.writeString(data.resolve("extra.txt"), "a new file, so a new snapshot\n");
+
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessageContaining("(the content of 'train.csv') holds 9 bytes instead of 8: the store was altered")
+        .satisfies(e -> assertThat(((TimemachineException) e).hint()).contains("--repair"));
+    Snapshots.Created repaired = snapshots.create(data, store, true, Progress.NONE);
+    assertThat(repaired.uploadedObjects()).as("the altered object and the new file").isEqualTo(2);
+    assertThat(object(ref, "train.csv")).hasContent("a,b\n1,2\n");
+  }
+
+  @Test
+  void a_snapshot_of_the_first_layout_still_restores_verifies_and_repairs_in_its_own_layout() throws Exception {
+    List<dev.timemachine.core.model.FileEntry> files = FileHashing.hashTree(data);
+    String root = Digests.rootDigest(files);
+    Path v1 = tmp.resolve("store/snapshots/" + root.substring(7));
+    for (var file : files) {
+      Files.copy(data.resolve(file.path()), Files.createDirectories(v1.resolve("files/" + file.path()).getParent())
+          .resolve(Path.of(file.path()).getFileName().toString()));
+    }
+    Files.write(v1.resolve("manifest.json"), dev.timemachine.core.json.Json.toBytes(
+        new SnapshotManifest(SnapshotManifest.SCHEMA_V1, root, files.size(), 15, files)));
+    DataRef ref = DataRef.of(v1.toUri().toString().replaceAll("/$", ""), files);
+
+    assertThat(snapshots.restore(ref.withoutFiles(), tmp.resolve("r"), Progress.NONE)).contains("every sha256 verified");
+    assertThat(tmp.resolve("r/nested/deeper/labels.txt")).hasContent("yes\nno\n");
+
+    Files.writeString(v1.resolve("files/train.csv"), "a,b\n1,3\n");
+    assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("r2"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("data file 'train.csv'");
+    assertThatThrownBy(() -> snapshots.create(data, store, Progress.NONE))
+        .as("re-creating it checks the v1 files, not objects")
+        .hasMessageContaining("its file 'train.csv' was altered");
+    Snapshots.Created repaired = snapshots.create(data, store, true, Progress.NONE);
+    assertThat(repaired.repaired()).containsExactly("files/train.csv");
+    assertThat(objectCount()).as("a v1 snapshot is repaired in place, no objects written").isZero();
+    snapshots.restore(ref, tmp.resolve("r3"), Progress.NONE);
+  }
+
+  @Test
+  void a_content_addressed_manifest_at_a_uri_without_its_root_digest_is_unverifiable() throws Exception {
+    DataRef ref = snapshots.create(data, store, Progress.NONE);
+    Path moved = Files.createDirectories(tmp.resolve("store/snapshots/renamed"));
+    Files.copy(Path.of(java.net.URI.create(ref.snapshotUri())).resolve("manifest.json"), moved.resolve("manifest.json"));
+    DataRef elsewhere = new DataRef(moved.toUri().toString().replaceAll("/$", ""), ref.rootDigest(), 2, ref.totalBytes(), List.of());
+
+    assertThatThrownBy(() -> snapshots.restore(elsewhere, tmp.resolve("r"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("does not end in snapshots/<root hex>");
+  }
+
+  private int objectCount() throws Exception {
+    Path objects = tmp.resolve("store/objects/sha256");
+    if (!Files.isDirectory(objects)) {
+      return 0;
+    }
+    try (var walk = Files.walk(objects)) {
+      return (int) walk.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith(".")).count();
+    }
   }
 }

@@ -16,38 +16,75 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * Content-addressed data snapshots. A snapshot of a directory lives at {@code
- * <store>/snapshots/<root hex>/}: every file under {@code files/<path>}, and {@code manifest.json}
- * written last, write-once. Its URI is therefore a function of its content, and uploading the same
- * content again changes nothing.
+ * Content-addressed data snapshots. A snapshot of a directory is {@code
+ * <store>/snapshots/<root hex>/manifest.json}, written last, write-once; the files themselves are
+ * stored once by content in the store's shared {@code objects/sha256/<aa>/<hex>} (manifest schema
+ * v2). Its URI is therefore a function of its content, uploading the same content again changes
+ * nothing, and a snapshot that differs from an earlier one by one file uploads that one file: before
+ * uploading, the store is asked (in parallel) which objects it already holds.
+ *
+ * <p>Snapshots of the first layout (v1, a copy of every file under the snapshot's own {@code
+ * files/<path>}) keep restoring and verifying as before: the manifest's schema says where to read.
  *
  * <p>Restoring trusts nothing it downloads: the stored manifest must hash to the recorded root
  * digest, and every file to its recorded sha256 and size, or the data is unverifiable and the exact
- * file is named.
+ * file is named. Files are read in parallel by a bounded pool; progress is reported from the calling
+ * thread only (a Temporal heartbeat must not come from a pool thread).
  */
 public final class Snapshots {
   static final String MANIFEST = "manifest.json";
   private static final long PROGRESS_EVERY_NANOS = 1_000_000_000L;
+  private static final Pattern SNAPSHOT_URI = Pattern.compile("(.+)/snapshots/[0-9a-f]{64}");
+  /** Default number of objects read or written at once: I/O-bound, so more than the cores. */
+  public static final int DEFAULT_PARALLELISM = 8;
 
   private final ObjectStoreLocator stores;
+  private final int parallelism;
 
   public Snapshots(ObjectStoreLocator stores) {
+    this(stores, DEFAULT_PARALLELISM);
+  }
+
+  public Snapshots(ObjectStoreLocator stores, int parallelism) {
+    if (parallelism < 1) {
+      throw new IllegalArgumentException("parallelism must be at least 1");
+    }
     this.stores = stores;
+    this.parallelism = parallelism;
   }
 
   /**
    * What {@link #create(Path, String, boolean, Progress)} did: the snapshot, whether it existed already
-   * (and was then verified object by object), and the stored files it overwrote because they were
-   * altered or missing (only with {@code repair}).
+   * (and was then verified object by object), the stored objects it overwrote because they were
+   * altered or missing (only with {@code repair}), and how many objects and bytes it uploaded (the
+   * others the store held already).
    */
-  public record Created(DataRef data, boolean existed, List<String> repaired) {
+  public record Created(DataRef data, boolean existed, List<String> repaired, int uploadedObjects, long uploadedBytes) {
     public Created {
       repaired = List.copyOf(repaired);
     }
@@ -57,10 +94,25 @@ public final class Snapshots {
     return create(dir, storeRootUri, false, progress).data();
   }
 
+  /** Where a snapshot's files are: a v2 snapshot's in the store root by content, a v1 snapshot's under it by path. */
+  private record Placement(ObjectStore store, boolean byContent) {
+    String key(FileEntry file) {
+      return byContent ? SnapshotManifest.objectKey(file.sha256()) : "files/" + file.path();
+    }
+
+    String schema() {
+      return byContent ? SnapshotManifest.SCHEMA : SnapshotManifest.SCHEMA_V1;
+    }
+  }
+
   /**
    * Uploads {@code dir} as a snapshot, or, when a snapshot with this content exists, verifies every
    * stored object by sha256 before vouching for it. An altered or missing object is refused ({@code
    * CONFLICT}) unless {@code repair}, which re-uploads just those objects and checks them again.
+   *
+   * <p>A new snapshot uploads only the objects the store lacks. An object the store holds with the
+   * wrong size is altered, and refused in the same way; one with the right size is trusted here
+   * (reading it back would cost what content addressing saves) and re-hashed by every restore.
    */
   public Created create(Path dir, String storeRootUri, boolean repair, Progress progress) {
     List<FileEntry> files = FileHashing.hashTree(dir);
@@ -71,67 +123,102 @@ public final class Snapshots {
     ObjectStore base = stores.open(storeRootUri);
     String snapshotUri = base.uriOf("snapshots/" + root.substring("sha256:".length()));
     ObjectStore snapshot = stores.open(snapshotUri);
-    long total = files.stream().mapToLong(FileEntry::size).sum();
-    byte[] manifest = Json.toBytes(new SnapshotManifest(SnapshotManifest.SCHEMA, root, files.size(), total, files));
     if (snapshot.exists(MANIFEST)) {
-      List<String> repaired = checkExisting(snapshot, root, files, manifest, dir, repair, progress);
-      return new Created(DataRef.of(snapshotUri, files), true, repaired);
+      List<String> repaired = checkExisting(base, snapshot, root, files, dir, repair, progress);
+      return new Created(DataRef.of(snapshotUri, files), true, repaired, repaired.size(), 0);
     }
-    long done = 0;
-    long lastReport = 0;
-    int count = 0;
-    for (FileEntry file : files) {
-      snapshot.put("files/" + file.path(), dir.resolve(file.path()));
-      done += file.size();
-      count++;
-      if (System.nanoTime() - lastReport > PROGRESS_EVERY_NANOS || count == files.size()) {
-        lastReport = System.nanoTime();
-        progress.report(String.format("uploaded %d/%d files, %s/%s", count, files.size(), mb(done), mb(total)));
+    Placement objects = new Placement(base, true);
+    Map<String, FileEntry> distinct = new LinkedHashMap<>();
+    files.forEach(file -> distinct.putIfAbsent(file.sha256(), file));
+    List<FileEntry> unique = new ArrayList<>(distinct.values());
+
+    AtomicInteger asked = new AtomicInteger();
+    List<Optional<Long>> held = inParallel(unique, file -> objects.store().size(objects.key(file)),
+        () -> String.format("asking the store for %d/%d objects", asked.get(), unique.size()), asked, progress);
+    List<FileEntry> missing = new ArrayList<>();
+    for (int i = 0; i < unique.size(); i++) {
+      FileEntry file = unique.get(i);
+      Optional<Long> size = held.get(i);
+      if (size.isEmpty()) {
+        missing.add(file);
+      } else if (size.get() != file.size()) {
+        if (!repair) {
+          throw TimemachineException.conflict(
+              "object " + base.uriOf(objects.key(file)) + " (the content of '" + file.path() + "') holds " + size.get()
+                  + " bytes instead of " + file.size() + ": the store was altered",
+              "rerun with --repair to overwrite the altered object (it is evidence: copy it first if you need it)");
+        }
+        missing.add(file);
       }
     }
-    snapshot.putIfAbsent(MANIFEST, manifest);
-    return new Created(DataRef.of(snapshotUri, files), false, List.of());
+    long bytes = missing.stream().mapToLong(FileEntry::size).sum();
+    AtomicInteger sent = new AtomicInteger();
+    AtomicLong sentBytes = new AtomicLong();
+    inParallel(missing, file -> {
+          objects.store().put(objects.key(file), dir.resolve(file.path()));
+          sentBytes.addAndGet(file.size());
+          return null;
+        },
+        () -> String.format("uploaded %d/%d new objects, %s/%s", sent.get(), missing.size(), mb(sentBytes.get()), mb(bytes)),
+        sent, progress);
+    snapshot.putIfAbsent(MANIFEST, manifestBytes(SnapshotManifest.SCHEMA, root, files));
+    progress.report(String.format("uploaded %d new objects (%s) of %d files (%s); the store held the other %d",
+        missing.size(), mb(bytes), files.size(), mb(files.stream().mapToLong(FileEntry::size).sum()),
+        unique.size() - missing.size()));
+    return new Created(DataRef.of(snapshotUri, files), false, List.of(), missing.size(), bytes);
+  }
+
+  private static byte[] manifestBytes(String schema, String root, List<FileEntry> files) {
+    long total = files.stream().mapToLong(FileEntry::size).sum();
+    return Json.toBytes(new SnapshotManifest(schema, root, files.size(), total, files));
   }
 
   /** A stored object that does not hold what the snapshot says, and how it differs. */
-  private record Altered(String key, String problem, String expectedSha256) {
-    static Altered file(FileEntry file, Digests.Streamed stored) {
+  private record Altered(String key, String problem, FileEntry file) {
+    static Altered of(String key, FileEntry file, Hashed stored) {
       String label = "its file '" + file.path() + "'";
       if (stored == null) {
-        return new Altered("files/" + file.path(), label + " is missing", file.sha256());
+        return new Altered(key, label + " is missing", file);
       }
       String sizes = stored.size() == file.size() ? "" : " (" + stored.size() + " bytes instead of " + file.size() + ")";
-      return new Altered("files/" + file.path(),
-          label + " was altered: stored sha256 " + stored.sha256() + ", expected " + file.sha256() + sizes, file.sha256());
+      return new Altered(key,
+          label + " was altered: stored sha256 " + stored.sha256() + ", expected " + file.sha256() + sizes, file);
     }
   }
 
   /**
    * A snapshot with this content exists already, so nothing needs uploading; but a store that was
    * altered since must not be vouched for again, and a size check misses an edit that keeps the size.
-   * So the manifest must hash to the root digest and every stored file is read back and hashed: the
+   * So the manifest must hash to the root digest and every stored object is read back and hashed: the
    * honest default, since a store's own checksum is not a sha256 (an S3 ETag is an MD5 only for
    * single-part uploads). Without {@code repair} nothing is changed: an altered snapshot is evidence,
-   * and the user decides what to do with it.
+   * and the user decides what to do with it. A v1 snapshot is checked (and repaired) in its own layout.
    */
-  private List<String> checkExisting(
-      ObjectStore snapshot, String root, List<FileEntry> files, byte[] manifest, Path dir, boolean repair, Progress progress) {
+  private List<String> checkExisting(ObjectStore base, ObjectStore snapshot, String root, List<FileEntry> files,
+      Path dir, boolean repair, Progress progress) {
+    SnapshotManifest stored = storedManifest(snapshot);
+    boolean byContent = stored != null ? stored.byContent() : snapshot.list("files/").isEmpty();
+    Placement placement = new Placement(byContent ? base : snapshot, byContent);
     List<Altered> altered = new ArrayList<>();
-    if (!manifestHashesTo(snapshot, root)) {
+    if (stored == null || stored.files() == null || !Digests.rootDigest(stored.files()).equals(root)) {
       altered.add(new Altered(MANIFEST, "its manifest no longer hashes to " + root, null));
     }
     long total = files.stream().mapToLong(FileEntry::size).sum();
     long done = 0;
     long lastReport = System.nanoTime();
     int count = 0;
+    Set<String> seen = new HashSet<>();
     for (FileEntry file : files) {
-      String key = "files/" + file.path();
-      Digests.Streamed stored = hashStored(snapshot, key);
-      if (stored == null || !stored.sha256().equals(file.sha256()) || stored.size() != file.size()) {
-        altered.add(Altered.file(file, stored));
+      String key = placement.key(file);
+      count++;
+      if (!seen.add(key)) {
+        continue;
+      }
+      Hashed hashed = hashStored(placement.store(), key);
+      if (hashed == null || !hashed.sha256().equals(file.sha256()) || hashed.size() != file.size()) {
+        altered.add(Altered.of(key, file, hashed));
       }
       done += file.size();
-      count++;
       if (System.nanoTime() - lastReport > PROGRESS_EVERY_NANOS) {
         lastReport = System.nanoTime();
         progress.report(String.format("verifying the stored snapshot: %d/%d files, %s/%s hashed", count, files.size(),
@@ -150,24 +237,24 @@ public final class Snapshots {
                   + altered.subList(1, altered.size()).stream().map(Altered::key).collect(Collectors.joining(", ")) + ")" : "")
               + ": the store was altered",
           "rerun with --repair to overwrite the altered objects (they are evidence: copy them from "
-              + snapshot.rootUri() + "/ first if you need them)");
+              + (byContent ? base.rootUri() : snapshot.rootUri()) + "/ first if you need them)");
     }
     List<String> repaired = new ArrayList<>();
     for (Altered object : altered) {
       if (object.key().equals(MANIFEST)) {
-        snapshot.put(MANIFEST, writeTemporary(manifest));
-        if (!manifestHashesTo(snapshot, root)) {
+        snapshot.put(MANIFEST, writeTemporary(manifestBytes(placement.schema(), root, files)));
+        SnapshotManifest now = storedManifest(snapshot);
+        if (now == null || !Digests.rootDigest(now.files()).equals(root)) {
           throw TimemachineException.unavailable("repaired " + snapshot.uriOf(MANIFEST) + " but it still does not hash to " + root, null);
         }
       } else {
-        String path = object.key().substring("files/".length());
-        snapshot.put(object.key(), dir.resolve(path));
-        Digests.Streamed now = hashStored(snapshot, object.key());
-        if (now == null || !now.sha256().equals(object.expectedSha256())) {
+        placement.store().put(object.key(), dir.resolve(object.file().path()));
+        Hashed now = hashStored(placement.store(), object.key());
+        if (now == null || !now.sha256().equals(object.file().sha256())) {
           throw TimemachineException.conflict(
-              "repaired " + snapshot.uriOf(object.key()) + " but it now hashes to " + (now == null ? "nothing" : now.sha256())
-                  + " instead of " + object.expectedSha256(),
-              "check that nothing changes " + dir.resolve(path) + " or the store while the snapshot is created");
+              "repaired " + placement.store().uriOf(object.key()) + " but it now hashes to "
+                  + (now == null ? "nothing" : now.sha256()) + " instead of " + object.file().sha256(),
+              "check that nothing changes " + dir.resolve(object.file().path()) + " or the store while the snapshot is created");
         }
       }
       repaired.add(object.key());
@@ -176,30 +263,40 @@ public final class Snapshots {
     return repaired;
   }
 
-  private boolean manifestHashesTo(ObjectStore snapshot, String root) {
+  /** The stored manifest, or null if it is missing or cannot be parsed. */
+  private static SnapshotManifest storedManifest(ObjectStore snapshot) {
     try {
       SnapshotManifest stored = Json.parse(snapshot.getBytes(MANIFEST), SnapshotManifest.class, snapshot.uriOf(MANIFEST));
-      return stored.files() != null && Digests.rootDigest(stored.files()).equals(root);
+      return stored.files() == null ? null : stored;
     } catch (TimemachineException e) {
       if (e.type() == ErrorType.INVALID_INPUT || e.type() == ErrorType.NOT_FOUND) {
-        return false;
+        return null;
       }
       throw e;
     }
   }
 
+  private record Hashed(String sha256, long size) {}
+
   /** Streams a stored object through sha256; null if it does not exist. */
-  private static Digests.Streamed hashStored(ObjectStore snapshot, String key) {
-    try (InputStream in = snapshot.open(key)) {
-      return Digests.sha256(in);
+  private static Hashed hashStored(ObjectStore store, String key) {
+    MessageDigest digest = Digests.newSha256();
+    byte[] buffer = new byte[1 << 16];
+    long size = 0;
+    try (InputStream in = store.open(key)) {
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        digest.update(buffer, 0, n);
+        size += n;
+      }
     } catch (TimemachineException e) {
       if (e.type() == ErrorType.NOT_FOUND) {
         return null;
       }
       throw e;
     } catch (IOException e) {
-      throw TimemachineException.unavailable("cannot read " + snapshot.uriOf(key) + ": " + e, e);
+      throw TimemachineException.unavailable("cannot read " + store.uriOf(key) + ": " + e, e);
     }
+    return new Hashed(HexFormat.of().formatHex(digest.digest()), size);
   }
 
   private static Path writeTemporary(byte[] content) {
@@ -226,6 +323,20 @@ public final class Snapshots {
     return Json.parse(bytes, SnapshotManifest.class, snapshot.uriOf(MANIFEST));
   }
 
+  /** Where the files of a stored manifest are, by its schema. */
+  private Placement placement(SnapshotManifest manifest, String snapshotUri) {
+    if (!manifest.byContent()) {
+      return new Placement(stores.open(snapshotUri), false);
+    }
+    Matcher matcher = SNAPSHOT_URI.matcher(snapshotUri);
+    if (!matcher.matches()) {
+      throw new InputUnverifiableException(InputKind.DATA,
+          "snapshot " + snapshotUri + " has a " + manifest.schema() + " manifest, whose objects live beside snapshots/<root hex>,"
+              + " but its URI does not end in snapshots/<root hex>");
+    }
+    return new Placement(stores.open(matcher.group(1)), true);
+  }
+
   /** Restores a snapshot into {@code target} (emptied first), verifying everything; returns the evidence. */
   public String restore(DataRef data, Path target, Progress progress) {
     SnapshotManifest manifest = readManifest(data.snapshotUri());
@@ -237,11 +348,6 @@ public final class Snapshots {
               + " was recorded: the snapshot was changed after registration");
     }
     Directories.deleteRecursively(target);
-    ObjectStore snapshot = stores.open(data.snapshotUri());
-    long total = manifest.files().stream().mapToLong(FileEntry::size).sum();
-    long done = 0;
-    long[] lastReport = {0};
-    int count = 0;
     Path base = target.toAbsolutePath().normalize();
     for (FileEntry file : manifest.files()) {
       Path destination = base.resolve(file.path()).normalize();
@@ -249,49 +355,58 @@ public final class Snapshots {
         throw new InputUnverifiableException(
             InputKind.DATA, "snapshot " + data.snapshotUri() + " lists a file path that would escape the restore directory");
       }
-      Digests.Streamed restored;
-      try {
-        Files.createDirectories(destination.getParent());
-        long before = done;
-        int restoredSoFar = count;
-        try (InputStream in = openFile(snapshot, data, file);
-            OutputStream out =
-                Files.newOutputStream(destination, java.nio.file.StandardOpenOption.CREATE_NEW,
-                    java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-          restored =
-              Digests.sha256(in, out, size -> {
-                if (System.nanoTime() - lastReport[0] > PROGRESS_EVERY_NANOS) {
-                  lastReport[0] = System.nanoTime();
-                  progress.report(String.format("restoring %s: %d/%d files, %s/%s", file.path(), restoredSoFar,
-                      manifest.files().size(), mb(before + size), mb(total)));
-                }
-              });
-        }
-      } catch (IOException e) {
-        throw TimemachineException.unavailable("cannot restore " + file.path() + " from " + data.snapshotUri() + ": " + e, e);
-      }
-      String actual = restored.sha256();
-      long size = restored.size();
-      if (!actual.equals(file.sha256()) || size != file.size()) {
-        throw new InputUnverifiableException(
-            InputKind.DATA,
-            "data file '" + file.path() + "' in snapshot " + data.snapshotUri() + ": sha256 is " + actual + " (" + size
-                + " bytes), recorded " + file.sha256() + " (" + file.size() + " bytes)");
-      }
-      done += size;
-      count++;
     }
-    progress.report(String.format("restored %d/%d files, %s, every sha256 verified", count, manifest.files().size(), mb(total)));
-    return data.rootDigest() + " — " + count + " files, " + total + " bytes, every sha256 verified";
+    Placement placement = placement(manifest, data.snapshotUri());
+    long total = manifest.files().stream().mapToLong(FileEntry::size).sum();
+    AtomicInteger count = new AtomicInteger();
+    AtomicLong done = new AtomicLong();
+    inParallel(manifest.files(), file -> {
+          restoreFile(placement, data, file, base.resolve(file.path()).normalize(), done);
+          return null;
+        },
+        () -> String.format("restoring: %d/%d files, %s/%s", count.get(), manifest.files().size(), mb(done.get()), mb(total)),
+        count, progress);
+    progress.report(String.format("restored %d/%d files, %s, every sha256 verified", count.get(), manifest.files().size(), mb(total)));
+    return data.rootDigest() + " — " + count.get() + " files, " + total + " bytes, every sha256 verified";
   }
 
-  private static InputStream openFile(ObjectStore snapshot, DataRef data, FileEntry file) {
+  private static void restoreFile(Placement placement, DataRef data, FileEntry file, Path destination, AtomicLong done) {
+    MessageDigest digest = Digests.newSha256();
+    byte[] buffer = new byte[1 << 16];
+    long size = 0;
     try {
-      return snapshot.open("files/" + file.path());
+      Files.createDirectories(destination.getParent());
+      try (InputStream in = openFile(placement, data, file);
+          OutputStream out =
+              Files.newOutputStream(destination, java.nio.file.StandardOpenOption.CREATE_NEW,
+                  java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        for (int n; (n = in.read(buffer)) > 0; ) {
+          digest.update(buffer, 0, n);
+          out.write(buffer, 0, n);
+          size += n;
+          done.addAndGet(n);
+        }
+      }
+    } catch (IOException e) {
+      throw TimemachineException.unavailable("cannot restore " + file.path() + " from " + data.snapshotUri() + ": " + e, e);
+    }
+    String actual = HexFormat.of().formatHex(digest.digest());
+    if (!actual.equals(file.sha256()) || size != file.size()) {
+      throw new InputUnverifiableException(
+          InputKind.DATA,
+          "data file '" + file.path() + "' in snapshot " + data.snapshotUri() + ": sha256 is " + actual + " (" + size
+              + " bytes), recorded " + file.sha256() + " (" + file.size() + " bytes)");
+    }
+  }
+
+  private static InputStream openFile(Placement placement, DataRef data, FileEntry file) {
+    try {
+      return placement.store().open(placement.key(file));
     } catch (TimemachineException e) {
       if (e.type() == ErrorType.NOT_FOUND) {
         throw new InputUnverifiableException(
-            InputKind.DATA, "data file '" + file.path() + "' is missing from snapshot " + data.snapshotUri());
+            InputKind.DATA, "data file '" + file.path() + "' is missing from snapshot " + data.snapshotUri()
+                + (placement.byContent() ? " (object " + placement.store().uriOf(placement.key(file)) + ")" : ""));
       }
       if (e.type() == ErrorType.CONFLICT) {
         // The store refused to follow a link in it: the snapshot was altered, and nothing was read.
@@ -302,7 +417,72 @@ public final class Snapshots {
     }
   }
 
+  /** One step of work on one item, run on a pool thread. */
+  @FunctionalInterface
+  private interface Task<T, R> {
+    R run(T item);
+  }
+
+  /**
+   * Runs {@code task} over {@code items} on at most {@link #parallelism} threads and returns the
+   * results in order; {@code finished} counts finished items. Progress is reported from this thread
+   * about once a second. The first failing item in list order fails the whole call, with its own
+   * exception, and the rest is cancelled.
+   */
+  private <T, R> List<R> inParallel(List<T> items, Task<T, R> task, Supplier<String> status, AtomicInteger finished,
+      Progress progress) {
+    if (items.isEmpty()) {
+      return List.of();
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(Math.min(parallelism, items.size()), runnable -> {
+      Thread thread = new Thread(runnable, "timemachine-snapshot-io");
+      thread.setDaemon(true);
+      return thread;
+    });
+    try {
+      List<Future<R>> futures = new ArrayList<>(items.size());
+      for (T item : items) {
+        futures.add(pool.submit(() -> {
+          R result = task.run(item);
+          finished.incrementAndGet();
+          return result;
+        }));
+      }
+      List<R> results = new ArrayList<>(items.size());
+      long lastReport = System.nanoTime();
+      for (Future<R> future : futures) {
+        while (true) {
+          try {
+            results.add(future.get(200, TimeUnit.MILLISECONDS));
+            break;
+          } catch (TimeoutException e) {
+            if (System.nanoTime() - lastReport > PROGRESS_EVERY_NANOS) {
+              lastReport = System.nanoTime();
+              progress.report(status.get());
+            }
+          }
+        }
+      }
+      return results;
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      if (cause instanceof Error error) {
+        throw error;
+      }
+      throw new IllegalStateException(cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw TimemachineException.unavailable("interrupted while transferring snapshot objects", e);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   private static String mb(long bytes) {
     return String.format("%.1f MB", bytes / 1e6);
   }
+
 }
