@@ -259,7 +259,7 @@ class BacktestWorkflowTest {
     BacktestResult result = backtest(List.of());
 
     assertThat(result.outcome()).isEqualTo(BacktestOutcome.INPUTS_UNVERIFIABLE);
-    assertThat(result.reason()).contains("churn@1 data: data file 'customers.csv'");
+    assertThat(result.reason()).contains("churn@1").contains("data: UNVERIFIABLE (data file 'customers.csv'");
     assertThat(fakes.trained).isEmpty();
   }
 
