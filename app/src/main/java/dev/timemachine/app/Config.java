@@ -74,6 +74,15 @@ public record Config(
         parseDeadline(env, "TIMEMACHINE_TRANSIENT_DEADLINE", ReplayRequest.DEFAULT_TRANSIENT_DEADLINE));
   }
 
+  /**
+   * {@code TIMEMACHINE_HOST_PICKUP_TIMEOUT} ({@code 30s}, {@code 2m}; default 60s): how long a step pinned to
+   * the replay's training host may wait for that host before the replay moves to another host. Read from
+   * {@link #environment()} when a replay starts.
+   */
+  public java.time.Duration hostPickupTimeout() {
+    return parseDeadline(environment, "TIMEMACHINE_HOST_PICKUP_TIMEOUT", ReplayRequest.DEFAULT_HOST_PICKUP_TIMEOUT);
+  }
+
   public boolean embeddedTemporal() {
     return temporalAddress == null;
   }

@@ -97,7 +97,8 @@ public final class ReplayRunner {
             WorkflowOptions.newBuilder().setWorkflowId(replayId).setTaskQueue(config.controlQueue()).build());
     ReplayRequest request =
         new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue(), config.heartbeatTimeoutSeconds())
-            .withTransientDeadline(config.transientDeadline());
+            .withTransientDeadline(config.transientDeadline())
+            .withHostPickupTimeout(config.hostPickupTimeout());
     WorkflowExecution execution =
         WorkflowClient.start(workflow::replay, writeBack ? request : request.withoutWriteBack());
     progress.printf("replay %s of %s started (workflow %s)%n", replayId, modelSpec, execution.getWorkflowId());
