@@ -70,7 +70,8 @@ public record Config(
         (int) env.wholeNumber("TIMEMACHINE_METRICS_PORT", 9464, 0, 65535),
         parseDeadline(env.map(), "TIMEMACHINE_TRANSIENT_DEADLINE", ReplayRequest.DEFAULT_TRANSIENT_DEADLINE),
         env.optional("TIMEMACHINE_SIGNING_KEY"),
-        env.optional(WebhookAlerts.VARIABLE));
+        env.optional(WebhookAlerts.VARIABLE),
+        parseDeadline(env.map(), "TIMEMACHINE_HOST_PICKUP_TIMEOUT", ReplayRequest.DEFAULT_HOST_PICKUP_TIMEOUT));
     TrainingLimits defaults = TrainingLimits.DEFAULT;
     TrainingLimits limits = new TrainingLimits(
         env.positiveNumber("TIMEMACHINE_TRAIN_CPUS", defaults.cpus()),
@@ -181,6 +182,15 @@ public record Config(
     } catch (TimemachineException e) {
       return new MlflowConfig(null, e, pythonPath);
     }
+  }
+
+  /**
+   * {@code TIMEMACHINE_HOST_PICKUP_TIMEOUT} ({@code 30s}, {@code 2m}; default 60s): how long a step pinned to
+   * the replay's training host may wait for that host before the replay moves to another host. Read from
+   * {@link #environment()} when a replay starts.
+   */
+  public java.time.Duration hostPickupTimeout() {
+    return worker.hostPickupTimeout();
   }
 
   public boolean embeddedTemporal() {

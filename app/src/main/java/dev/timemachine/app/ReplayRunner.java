@@ -105,7 +105,8 @@ public final class ReplayRunner {
                 .build());
     ReplayRequest request =
         new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue(), config.heartbeatTimeoutSeconds())
-            .withTransientDeadline(config.transientDeadline());
+            .withTransientDeadline(config.transientDeadline())
+            .withHostPickupTimeout(config.hostPickupTimeout());
     WorkflowExecution execution;
     try {
       execution = WorkflowClient.start(workflow::replay, writeBack ? request : request.withoutWriteBack());

@@ -14,6 +14,8 @@ package dev.timemachine.app;
  *     default 30m): how long a replay retries a service that is down before it ends with verdict ERROR
  * @param signingKey {@code TIMEMACHINE_SIGNING_KEY}: the private key file this worker signs attestations
  *     with, or null
+ * @param hostPickupTimeout {@code TIMEMACHINE_HOST_PICKUP_TIMEOUT} (default 60s): how long a step pinned to a
+ *     replay's training host may wait to be picked up before the replay moves to another host
  * @param alertWebhook {@code TIMEMACHINE_ALERT_WEBHOOK}: where fleet runs post their new failures, or null
  */
 public record WorkerSettings(
@@ -25,7 +27,8 @@ public record WorkerSettings(
     int metricsPort,
     java.time.Duration transientDeadline,
     String signingKey,
-    String alertWebhook) {
+    String alertWebhook,
+    java.time.Duration hostPickupTimeout) {
 
   /** This host's own training queue: stable per worker id, so a restarted worker resumes its replays. */
   public String hostQueue() {

@@ -261,4 +261,13 @@ class ConfigTest {
         .hasMessage("TIMEMACHINE_TRANSIENT_DEADLINE='30' is not a duration")
         .satisfies(e -> assertThat(((TimemachineException) e).type()).isEqualTo(ErrorType.CONFIGURATION));
   }
+
+  @Test
+  void the_host_pickup_timeout_defaults_to_60_seconds_and_reads_the_environment() {
+    assertThat(Config.fromEnvironment(Map.of()).hostPickupTimeout()).isEqualTo(java.time.Duration.ofSeconds(60));
+    assertThat(Config.fromEnvironment(Map.of("TIMEMACHINE_HOST_PICKUP_TIMEOUT", "5s")).hostPickupTimeout())
+        .isEqualTo(java.time.Duration.ofSeconds(5));
+    assertThatThrownBy(() -> Config.fromEnvironment(Map.of("TIMEMACHINE_HOST_PICKUP_TIMEOUT", "soon")).hostPickupTimeout())
+        .hasMessage("TIMEMACHINE_HOST_PICKUP_TIMEOUT='soon' is not a duration");
+  }
 }

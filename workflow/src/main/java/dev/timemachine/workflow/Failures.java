@@ -5,6 +5,7 @@ import dev.timemachine.core.errors.InputUnverifiableException;
 import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.model.InputKind;
 import io.temporal.api.enums.v1.RetryState;
+import io.temporal.api.enums.v1.TimeoutType;
 import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.ApplicationFailure;
 import io.temporal.failure.TimeoutFailure;
@@ -110,6 +111,20 @@ public final class Failures {
     }
     return new Decoded(
         failure.getClass().getSimpleName(), String.valueOf(failure.getMessage()), FailureDetails.NONE, false);
+  }
+
+  /**
+   * Whether {@code failure} is a step that no worker picked up from its task queue in time (its
+   * schedule-to-start timeout): for a step pinned to one training host, that host is gone. Temporal never
+   * retries this timeout, so the workflow must handle it.
+   */
+  public static boolean notPickedUp(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof TimeoutFailure timeout && timeout.getTimeoutType() == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** One line for a failed step: its own message if it said one, else what timed out. */

@@ -19,6 +19,10 @@ import dev.timemachine.core.model.TrainingLimits;
  *     unavailable, before the replay ends without a verdict ({@code ERROR}); it also bounds each input
  *     step as a whole. Null or 0: {@link #DEFAULT_TRANSIENT_DEADLINE}. Seconds, because Jackson writes a
  *     {@code Duration} as a number of a unit no reader can guess.
+ * @param hostPickupTimeoutSeconds how long a step pinned to the chosen training host may wait in that
+ *     host's queue before the host counts as gone and the replay starts over on another host (its
+ *     schedule-to-start timeout). Null or 0: {@link #DEFAULT_HOST_PICKUP_TIMEOUT}. Only replays that take
+ *     change {@code host-failover} read it.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ReplayRequest(
@@ -28,9 +32,18 @@ public record ReplayRequest(
     String trainingTaskQueue,
     int heartbeatTimeoutSeconds,
     boolean skipWriteBack,
-    Long transientDeadlineSeconds) {
+    Long transientDeadlineSeconds,
+    Long hostPickupTimeoutSeconds) {
   public static final int DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
   public static final java.time.Duration DEFAULT_TRANSIENT_DEADLINE = java.time.Duration.ofMinutes(30);
+  public static final java.time.Duration DEFAULT_HOST_PICKUP_TIMEOUT = java.time.Duration.ofSeconds(60);
+
+  public ReplayRequest(
+      String replayId, String modelSpec, TrainingLimits limits, String trainingTaskQueue, int heartbeatTimeoutSeconds,
+      boolean skipWriteBack, Long transientDeadlineSeconds) {
+    this(replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, skipWriteBack,
+        transientDeadlineSeconds, null);
+  }
 
   public ReplayRequest(
       String replayId, String modelSpec, TrainingLimits limits, String trainingTaskQueue, int heartbeatTimeoutSeconds,
@@ -50,14 +63,28 @@ public record ReplayRequest(
   /** The same request without the write-back. */
   public ReplayRequest withoutWriteBack() {
     return new ReplayRequest(
-        replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, true, transientDeadlineSeconds);
+        replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, true, transientDeadlineSeconds,
+        hostPickupTimeoutSeconds);
   }
 
   /** The same request with another transient deadline (whole seconds; at least one). */
   public ReplayRequest withTransientDeadline(java.time.Duration deadline) {
     return new ReplayRequest(
         replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, skipWriteBack,
-        Math.max(1, deadline.toSeconds()));
+        Math.max(1, deadline.toSeconds()), hostPickupTimeoutSeconds);
+  }
+
+  /** The same request with another host pickup timeout (whole seconds; at least one). */
+  public ReplayRequest withHostPickupTimeout(java.time.Duration timeout) {
+    return new ReplayRequest(
+        replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, skipWriteBack,
+        transientDeadlineSeconds, Math.max(1, timeout.toSeconds()));
+  }
+
+  public java.time.Duration hostPickupTimeout() {
+    return hostPickupTimeoutSeconds == null || hostPickupTimeoutSeconds <= 0
+        ? DEFAULT_HOST_PICKUP_TIMEOUT
+        : java.time.Duration.ofSeconds(hostPickupTimeoutSeconds);
   }
 
   public java.time.Duration transientDeadline() {

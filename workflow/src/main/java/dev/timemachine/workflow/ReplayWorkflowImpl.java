@@ -17,6 +17,7 @@ import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.failure.ActivityFailure;
 import io.temporal.workflow.Async;
+import io.temporal.workflow.CompletablePromise;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
@@ -37,13 +38,21 @@ import org.slf4j.Logger;
  * resolve, host pick or comparison failed the workflow without a report. Newer replays take {@link
  * #replayV1}: only an {@code INPUT_UNVERIFIABLE} failure makes an input unverifiable; a service that stays
  * unavailable past the request's transient deadline ends the replay with verdict {@code ERROR}, a report
- * naming the service, and no write-back.
+ * naming the service, and no write-back. Within {@link #replayV1}, replays started since change {@value
+ * #HOST_FAILOVER} take {@link #replayWithFailover}: a host that does not pick up a step pinned to it is
+ * abandoned, and the replay starts over on another host.
  */
 public class ReplayWorkflowImpl implements ReplayWorkflow {
   private static final Logger log = Workflow.getLogger(ReplayWorkflowImpl.class);
 
   /** The change id of typed input results, the ERROR verdict and the transient deadline. */
   static final String TYPED_RESULTS = "typed-input-results";
+
+  /** The change id of the pickup timeout on host-pinned steps and the failover to another host. */
+  static final String HOST_FAILOVER = "host-failover";
+
+  /** How many training hosts a replay is handed to before it ends with {@code ERROR}. */
+  static final int MAX_HOSTS = 3;
 
   private static final RetryOptions RETRY =
       RetryOptions.newBuilder()
@@ -75,13 +84,14 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
               .build());
 
   private String step = "starting";
+  private String host;
   private long stepStartedAt;
   private final List<String> finishedSteps = new ArrayList<>();
   private final Map<String, Long> durations = new LinkedHashMap<>();
 
   @Override
   public ReplayProgress progress() {
-    return new ReplayProgress(step, stepStartedAt, List.copyOf(finishedSteps));
+    return new ReplayProgress(step, stepStartedAt, List.copyOf(finishedSteps), host);
   }
 
   @Override
@@ -222,6 +232,9 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     leave("resolve");
     report.version = version;
     Triplet triplet = version.triplet();
+    if (Workflow.getVersion(HOST_FAILOVER, Workflow.DEFAULT_VERSION, 1) != Workflow.DEFAULT_VERSION) {
+      return replayWithFailover(request, report, version, limits, deadline);
+    }
 
     // All training steps of this replay run on one host, where its work directory is.
     enter("materialize");
@@ -328,6 +341,235 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
   }
 
   /**
+   * The host part of {@link #replayV1} since {@value #HOST_FAILOVER} (the samples-java file-processing
+   * pattern). Every step pinned to the chosen host gets the request's pickup timeout as its schedule-to-start
+   * timeout. A host that does not pick up one of them in time is abandoned: nothing it found counts (an
+   * abandoned host's attempt is never a verdict), no cleanup is sent to it, and the shared training queue is
+   * asked for a host again, which runs the whole materialize and train sequence anew. After {@value #MAX_HOSTS} abandoned hosts the replay ends with {@code ERROR} naming them.
+   */
+  private ReplayResult replayWithFailover(
+      ReplayRequest request, Report report, ModelVersion version, TrainingLimits limits, Duration deadline) {
+    Duration pickup = request.hostPickupTimeout();
+    List<String> abandoned = new ArrayList<>();
+    report.hosts = new ArrayList<>();
+    String cleanupHost = null;
+    try {
+      OnHost run;
+      while (true) {
+        enter("materialize");
+        String hostQueue;
+        try {
+          hostQueue = trainingStub(request.trainingTaskQueue(), Duration.ofMinutes(1), null).hostTaskQueue();
+        } catch (ActivityFailure failure) {
+          leave("materialize");
+          Failures.Decoded decoded = Failures.decode(failure);
+          report.error("host", service(decoded, "the training workers of queue " + request.trainingTaskQueue()),
+              decoded, deadline);
+          return finishV1(request, report, deadline);
+        }
+        host = hostQueue;
+        cleanupHost = hostQueue;
+        report.hosts.add(hostQueue);
+        run = onHost(hostQueue, request, version, limits, deadline, pickup);
+        if (run.abandonedAt() == null) {
+          break;
+        }
+        cleanupHost = null;
+        String why = hostQueue + " did not pick up " + run.abandonedAt() + " within " + pickup.toSeconds() + " s";
+        log.warn("replay {}: {}; abandoning that host", request.replayId(), why);
+        abandoned.add(why);
+        report.evidence.put("failover", String.join("; ", abandoned));
+        if (abandoned.size() >= MAX_HOSTS) {
+          report.hostsGone(abandoned, pickup);
+          return finishV1(request, report, deadline);
+        }
+      }
+
+      String hostQueue = run.hostQueue();
+      List<Outcome> outcomes = run.outcomes();
+      report.inputs = new ReplayReport.Inputs(outcomes.get(0).result, outcomes.get(1).result, outcomes.get(2).result);
+      report.evidence.put("code", outcomes.get(0).evidence);
+      report.evidence.put("environment", outcomes.get(1).evidence);
+      report.evidence.put("data", outcomes.get(2).evidence);
+      if (outcomes.stream().anyMatch(o -> o.result.state() == InputResult.State.UNVERIFIABLE)) {
+        // A recorded input really does not match: that is the model's verdict, whatever else was down.
+        report.verdict = Verdict.INPUTS_UNVERIFIABLE;
+        report.reason = unverifiedReason(report.inputs);
+        return finishV1(request, report, deadline);
+      }
+      Outcome outage = outcomes.stream().filter(o -> o.outage != null).findFirst().orElse(null);
+      if (outage != null) {
+        report.error(outage.result.kind().name().toLowerCase(java.util.Locale.ROOT), outage.service, outage.outage,
+            deadline);
+        return finishV1(request, report, deadline);
+      }
+      if (run.trainFailure() != null) {
+        Failures.Decoded decoded = run.trainFailure();
+        if (decoded.is(ErrorType.UNAVAILABLE)) {
+          report.error("train", service(decoded, "the Docker engine of " + hostQueue), decoded, deadline);
+        } else {
+          report.verdict = Verdict.TRAINING_FAILED;
+          report.reason = "training could not be run: " + decoded.message();
+        }
+        return finishV1(request, report, deadline);
+      }
+      TrainingResult result = run.training();
+      report.training = result;
+      if (!result.succeeded()) {
+        report.verdict = Verdict.TRAINING_FAILED;
+        report.reason = result.failureSummary();
+        return finishV1(request, report, deadline);
+      }
+
+      enter("compare");
+      Comparison comparison;
+      try {
+        comparison = control.compare(version.recorded(), result);
+      } catch (ActivityFailure failure) {
+        leave("compare");
+        Failures.Decoded decoded = Failures.decode(failure);
+        report.error("compare", service(decoded, "the comparison on the control workers"), decoded, deadline);
+        return finishV1(request, report, deadline);
+      }
+      leave("compare");
+      report.comparison = comparison;
+      report.verdict = comparison.verdict();
+      report.reason = comparison.reason();
+      return finishV1(request, report, deadline);
+    } finally {
+      if (cleanupHost != null) {
+        // Detached, so that the container and work directory are removed even when the replay is cancelled;
+        // with the pickup timeout, so that a host gone by now cannot hold the replay open.
+        TrainingActivities cleaner = pinned(cleanupHost, Duration.ofHours(1), null, pickup);
+        Workflow.newDetachedCancellationScope(
+                () -> {
+                  try {
+                    cleaner.cleanup(request.replayId());
+                  } catch (ActivityFailure failure) {
+                    log.warn("cleanup of replay {} failed: {}", request.replayId(), Failures.describe(failure));
+                  }
+                })
+            .run();
+      }
+    }
+  }
+
+  /**
+   * One host's attempt: the three inputs in parallel, then (when all are verified) the training, every step
+   * on {@code hostQueue} with the pickup timeout. A step that was not picked up abandons the host.
+   */
+  private OnHost onHost(
+      String hostQueue, ReplayRequest request, ModelVersion version, TrainingLimits limits, Duration deadline,
+      Duration pickup) {
+    Triplet triplet = version.triplet();
+    TrainingActivities materialize =
+        Workflow.newActivityStub(TrainingActivities.class,
+            deadlineOptions(hostQueue, deadline, Duration.ofHours(2), request.heartbeatTimeout())
+                .setScheduleToStartTimeout(pickup)
+                .build());
+    CompletablePromise<String> notPickedUp = Workflow.newPromise();
+    // The three steps are scheduled together, so on a gone host they all time out together; a step that a
+    // slow host did pick up is waited for rather than cancelled, so no cancel races its timeout.
+    List<Promise<Outcome>> steps = List.of(
+        timedOnHost("code", "checkoutCode", InputKind.CODE, "the git host of " + triplet.code().repositoryUrl(),
+            notPickedUp, () -> materialize.checkoutCode(request.replayId(), triplet.code())),
+        timedOnHost("environment", "pullImage", InputKind.ENVIRONMENT,
+            "the image registry of " + triplet.environment().image(), notPickedUp,
+            () -> materialize.pullImage(request.replayId(), triplet.environment().image())),
+        timedOnHost("data", "restoreData", InputKind.DATA, "the object store of " + triplet.data().snapshotUri(),
+            notPickedUp, () -> materialize.restoreData(request.replayId(), triplet.data())));
+    Promise.allOf(steps).get();
+    if (notPickedUp.isCompleted()) {
+      return OnHost.abandoned(hostQueue, notPickedUp.get());
+    }
+    leave("materialize");
+    List<Outcome> outcomes = steps.stream().map(Promise::get).toList();
+    if (outcomes.stream().anyMatch(o -> o.result.state() != InputResult.State.VERIFIED)) {
+      return new OnHost(hostQueue, outcomes, null, null, null);
+    }
+
+    enter("train");
+    TrainingActivities trainer =
+        pinned(hostQueue, Duration.ofSeconds(limits.timeoutSeconds()).plusMinutes(30), request.heartbeatTimeout(), pickup);
+    try {
+      TrainingResult result =
+          trainer.train(
+              new TrainingSpec(
+                  request.replayId(), triplet.environment().image(), triplet.code(),
+                  version.recorded().metricsFile(), limits, version.recorded().outputRules()));
+      leave("train");
+      return new OnHost(hostQueue, outcomes, result, null, null);
+    } catch (ActivityFailure failure) {
+      if (Failures.notPickedUp(failure)) {
+        return OnHost.abandoned(hostQueue, "train");
+      }
+      leave("train");
+      return new OnHost(hostQueue, outcomes, null, Failures.decode(failure), null);
+    }
+  }
+
+  /**
+   * A materialize step on a pinned host, timed, as in {@link #timedV1}; a step that no worker picked up
+   * completes {@code notPickedUp} with the step's activity name instead.
+   */
+  private Promise<Outcome> timedOnHost(
+      String name, String activityName, InputKind kind, String service, CompletablePromise<String> notPickedUp,
+      Supplier<InputCheck> activity) {
+    long start = Workflow.currentTimeMillis();
+    return Async.function(activity::get)
+        .handle(
+            (check, failure) -> {
+              durations.put(name, Workflow.currentTimeMillis() - start);
+              if (failure == null) {
+                return new Outcome(InputResult.verified(kind), check.evidence(), null);
+              }
+              if (Failures.notPickedUp(failure)) {
+                if (!notPickedUp.isCompleted()) {
+                  notPickedUp.complete(activityName);
+                }
+                return new Outcome(InputResult.notChecked(kind, "not picked up"), null, null);
+              }
+              Failures.Decoded decoded = Failures.decode(failure);
+              if (decoded.is(ErrorType.INPUT_UNVERIFIABLE)) {
+                return new Outcome(InputResult.unverifiable(kind, decoded.message()), null, null);
+              }
+              String failed = service(decoded, service);
+              return new Outcome(
+                  InputResult.notChecked(kind, failed + " failed: " + decoded.message()), null, decoded, failed);
+            });
+  }
+
+  /** A training stub on {@code queue} whose steps must be picked up within {@code pickup}. */
+  private static TrainingActivities pinned(String queue, Duration startToClose, Duration heartbeat, Duration pickup) {
+    ActivityOptions.Builder options =
+        ActivityOptions.newBuilder()
+            .setTaskQueue(queue)
+            .setStartToCloseTimeout(startToClose)
+            .setScheduleToStartTimeout(pickup)
+            .setRetryOptions(RETRY);
+    if (heartbeat != null) {
+      options.setHeartbeatTimeout(heartbeat);
+    }
+    return Workflow.newActivityStub(TrainingActivities.class, options.build());
+  }
+
+  /**
+   * What one host did for the replay.
+   *
+   * @param outcomes the three inputs' outcomes (code, environment, data); null when abandoned
+   * @param training the training result, or null when training did not run or failed
+   * @param trainFailure why the training step failed, or null
+   * @param abandonedAt the activity the host did not pick up in time, or null
+   */
+  private record OnHost(
+      String hostQueue, List<Outcome> outcomes, TrainingResult training, Failures.Decoded trainFailure,
+      String abandonedAt) {
+    static OnHost abandoned(String hostQueue, String activity) {
+      return new OnHost(hostQueue, null, null, null, activity);
+    }
+  }
+
+  /**
    * Writes the report (retried until the deadline while the store is down) and, unless the verdict is
    * {@code ERROR} or write-back is skipped, writes the verdict back. A report that cannot be written
    * turns the result into {@code ERROR} naming the store, with the verdict it would have had in the reason.
@@ -379,6 +621,11 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
    */
   private static <T> T untilDeadline(
       Class<T> activities, String queue, Duration deadline, Duration startToClose, Duration heartbeat) {
+    return Workflow.newActivityStub(activities, deadlineOptions(queue, deadline, startToClose, heartbeat).build());
+  }
+
+  private static ActivityOptions.Builder deadlineOptions(
+      String queue, Duration deadline, Duration startToClose, Duration heartbeat) {
     ActivityOptions.Builder options =
         ActivityOptions.newBuilder()
             .setScheduleToCloseTimeout(deadline)
@@ -390,7 +637,7 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     if (heartbeat != null) {
       options.setHeartbeatTimeout(heartbeat);
     }
-    return Workflow.newActivityStub(activities, options.build());
+    return options;
   }
 
   /**
@@ -537,6 +784,8 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     ModelVersion version;
     ReplayReport.Inputs inputs = ReplayReport.Inputs.notChecked();
     ReplayReport.Failure error;
+    /** The hosts the replay was handed to, in order; null before {@value #HOST_FAILOVER}. */
+    List<String> hosts;
     final Map<String, String> evidence = new LinkedHashMap<>();
     TrainingResult training;
     Comparison comparison;
@@ -564,6 +813,16 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
           + failure.message() + "; no verdict, nothing written back";
     }
 
+    /** No verdict: none of the {@value #MAX_HOSTS} hosts tried picked up its work. */
+    void hostsGone(List<String> abandoned, Duration pickup) {
+      verdict = Verdict.ERROR;
+      String service = "the training hosts " + String.join(", ", hosts);
+      String message = "none picked up its work within " + pickup.toSeconds() + " s (" + String.join("; ", abandoned)
+          + ")";
+      error = new ReplayReport.Failure("host", service, Failures.TIMEOUT, message);
+      reason = service + " failed (step host): " + message + "; no verdict, nothing written back";
+    }
+
     ReplayReport build(long finishedAt, Map<String, Long> durations) {
       evidence.values().removeIf(v -> v == null);
       return new ReplayReport(
@@ -586,7 +845,8 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
           Instant.ofEpochMilli(startedAt),
           Instant.ofEpochMilli(finishedAt),
           new LinkedHashMap<>(durations),
-          error);
+          error,
+          hosts == null ? null : List.copyOf(hosts));
     }
   }
 }

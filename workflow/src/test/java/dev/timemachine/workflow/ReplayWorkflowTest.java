@@ -46,6 +46,13 @@ class ReplayWorkflowTest {
   }
 
   private ReplayResult replay(FakeActivities.Control control, FakeActivities.Training training, ReplayRequest request) {
+    return replay(control, training, request, Map.of());
+  }
+
+  /** With {@code hosts}: a worker on each of those host queues, serving that fake (the shared queue gets {@code training}). */
+  private ReplayResult replay(
+      FakeActivities.Control control, FakeActivities.Training training, ReplayRequest request,
+      Map<String, FakeActivities.Training> hosts) {
     this.control = control;
     this.training = training;
     scope =
@@ -58,6 +65,7 @@ class ReplayWorkflowTest {
     controlWorker.registerWorkflowImplementationTypes(ReplayWorkflowImpl.class);
     controlWorker.registerActivitiesImplementations(control);
     env.newWorker(TRAINING_QUEUE).registerActivitiesImplementations(training);
+    hosts.forEach((queue, host) -> env.newWorker(queue).registerActivitiesImplementations(host));
     env.start();
     WorkflowClient client = env.getWorkflowClient();
     ReplayWorkflow workflow =
@@ -424,5 +432,59 @@ class ReplayWorkflowTest {
 
     assertThat(fake.imageCalls).as("pull attempts for %s", type).hasValue(1);
     assertThat(Failures.DO_NOT_RETRY).doesNotContain(ErrorType.UNAVAILABLE.name());
+  }
+
+  /**
+   * A shared-queue fake that hands the replay to {@code hosts} in turn, and runs nothing itself. The pickup
+   * timeouts below are short because the test server does not skip time for a queue that nobody polls.
+   */
+  private static FakeActivities.Training handingOutHosts(String... hosts) {
+    FakeActivities.Training shared = bitwiseTraining();
+    java.util.Iterator<String> next = List.of(hosts).iterator();
+    shared.hostQueue = next::next;
+    return shared;
+  }
+
+  @Test
+  void a_host_that_never_picks_up_its_work_is_abandoned_and_the_replay_completes_on_another_host() {
+    FakeActivities.Training shared = handingOutHosts("host-1", "host-2");
+    FakeActivities.Training host2 = bitwiseTraining();
+    ReplayResult result =
+        replay(new FakeActivities.Control(() -> Fixtures.version(Map.of())), shared,
+            new ReplayRequest("replay-test-1", "churn@1", TrainingLimits.DEFAULT, TRAINING_QUEUE)
+                .withHostPickupTimeout(java.time.Duration.ofSeconds(2)),
+            Map.of("host-2", host2)); // no worker polls host-1's queue: the host is gone
+
+    assertThat(result.verdict()).as("the true verdict, from host-2").isEqualTo(Verdict.REPRODUCED_BITWISE);
+    ReplayReport report = report();
+    assertThat(report.hosts()).as("hosts tried, in order").containsExactly("host-1", "host-2");
+    assertThat(report.evidence().get("failover")).isEqualTo("host-1 did not pick up checkoutCode within 2 s");
+    assertThat(report.inputs().allVerified()).isTrue();
+    assertThat(report.error()).isNull();
+    assertThat(host2.trainCalls).as("trainings on host-2").hasValue(1);
+    assertThat(host2.cleaned).as("host-2 cleans its work directory").containsExactly("replay-test-1");
+    assertThat(shared.trainCalls).as("nothing runs on the shared queue").hasValue(0);
+    assertThat(shared.cleaned).isEmpty();
+    assertThat(control.verdictsRecorded).containsExactly("churn@1=REPRODUCED_BITWISE");
+  }
+
+  @Test
+  void when_no_host_picks_up_its_work_the_replay_is_an_error_naming_the_hosts() {
+    FakeActivities.Training shared = handingOutHosts("host-1", "host-2", "host-3");
+    ReplayResult result =
+        replay(new FakeActivities.Control(() -> Fixtures.version(Map.of())), shared,
+            new ReplayRequest("replay-test-1", "churn@1", TrainingLimits.DEFAULT, TRAINING_QUEUE)
+                .withHostPickupTimeout(java.time.Duration.ofSeconds(1)));
+
+    assertThat(result.verdict()).isEqualTo(Verdict.ERROR);
+    assertThat(result.failedService()).isEqualTo("the training hosts host-1, host-2, host-3");
+    assertThat(result.reason()).contains("host-1 did not pick up", "host-3 did not pick up", "within 1 s",
+        "no verdict");
+    ReplayReport report = report();
+    assertThat(report.hosts()).containsExactly("host-1", "host-2", "host-3");
+    assertThat(report.error().step()).isEqualTo("host");
+    assertThat(report.error().type()).isEqualTo(Failures.TIMEOUT);
+    assertThat(report.trainingExitCode()).as("no abandoned host's attempt is a verdict").isNull();
+    assertThat(control.verdictsRecorded).as("verdicts written back").isEmpty();
   }
 }

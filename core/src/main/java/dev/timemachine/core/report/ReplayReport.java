@@ -30,11 +30,15 @@ import java.util.Map;
  * @param durationsMs wall-clock milliseconds per step: resolve, code, environment, data, materialize,
  *     train, compare, total
  * @param error for verdict {@code ERROR}, which service failed at which step and why; null otherwise
+ * @param hosts the task queues of the training hosts the replay was handed to, in order: the last one
+ *     ran it (or, for an {@code ERROR} at step {@code host}, did not pick it up either); the others never
+ *     picked up a step pinned to them and were abandoned (evidence {@code failover} says which step).
+ *     Null in reports of replays started before host failover.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonPropertyOrder({"schema", "replayId", "modelSpec", "model", "verdict", "verdictReason", "triplet", "inputs", "evidence",
     "artifacts", "metrics", "trainingExitCode", "logTail", "log", "limits", "rebuiltOutputsUri", "startedAt", "finishedAt",
-    "durationsMs", "error"})
+    "durationsMs", "error", "hosts"})
 public record ReplayReport(
     String schema,
     String replayId,
@@ -55,11 +59,22 @@ public record ReplayReport(
     Instant startedAt,
     Instant finishedAt,
     Map<String, Long> durationsMs,
-    Failure error) {
+    Failure error,
+    List<String> hosts) {
   public static final String SCHEMA = "timemachine.replay-report/v2";
   public static final String SCHEMA_V1 = "timemachine.replay-report/v1";
   public static final String VERIFIED = "VERIFIED";
   public static final String NOT_CHECKED = "NOT_CHECKED";
+
+  /** A report without the hosts it ran on, as reports before host failover are. */
+  public ReplayReport(
+      String schema, String replayId, String modelSpec, ModelRef model, Verdict verdict, String verdictReason,
+      Triplet triplet, Inputs inputs, Map<String, String> evidence, List<ArtifactComparison> artifacts,
+      List<MetricComparison> metrics, Long trainingExitCode, List<String> logTail, TrainingLog log, TrainingLimits limits,
+      String rebuiltOutputsUri, Instant startedAt, Instant finishedAt, Map<String, Long> durationsMs, Failure error) {
+    this(schema, replayId, modelSpec, model, verdict, verdictReason, triplet, inputs, evidence, artifacts, metrics,
+        trainingExitCode, logTail, log, limits, rebuiltOutputsUri, startedAt, finishedAt, durationsMs, error, null);
+  }
 
   /** A report without an error, as every verdict but {@code ERROR} has. */
   public ReplayReport(
@@ -68,7 +83,7 @@ public record ReplayReport(
       List<MetricComparison> metrics, Long trainingExitCode, List<String> logTail, TrainingLog log, TrainingLimits limits,
       String rebuiltOutputsUri, Instant startedAt, Instant finishedAt, Map<String, Long> durationsMs) {
     this(schema, replayId, modelSpec, model, verdict, verdictReason, triplet, inputs, evidence, artifacts, metrics,
-        trainingExitCode, logTail, log, limits, rebuiltOutputsUri, startedAt, finishedAt, durationsMs, null);
+        trainingExitCode, logTail, log, limits, rebuiltOutputsUri, startedAt, finishedAt, durationsMs, (Failure) null);
   }
 
   /** The verification results of the three inputs; each carries its own kind. */
@@ -102,7 +117,8 @@ public record ReplayReport(
   /**
    * Why a replay ended without a verdict.
    *
-   * @param step the replay step that failed: resolve, host, code, environment, data, train, compare
+   * @param step the replay step that failed: resolve, host, code, environment, data, train, compare (host: no
+   *     training host answered, or none of the hosts tried picked up its work)
    * @param service what was down, e.g. {@code image registry 127.0.0.1:5055} or {@code object store s3://bucket}
    * @param type the error type of the last failure ({@code UNAVAILABLE}, ...), or {@code TIMEOUT}
    * @param message the last failure's message, one line
