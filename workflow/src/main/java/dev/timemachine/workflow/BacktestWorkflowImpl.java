@@ -14,7 +14,6 @@ import dev.timemachine.core.report.ReplayReport;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.failure.ActivityFailure;
-import io.temporal.failure.ApplicationFailure;
 import io.temporal.workflow.Async;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
@@ -40,22 +39,13 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
   /** Suffix of the work directory that holds the original snapshot of a version without recorded schemas. */
   static final String RECORDED_DATA = "-recorded";
 
-  /** Failure types that retrying cannot fix (the replay's list, kept here so the two can evolve apart). */
-  static final String[] DO_NOT_RETRY = {
-    ErrorType.INVALID_INPUT.name(),
-    ErrorType.NOT_FOUND.name(),
-    ErrorType.CONFLICT.name(),
-    ErrorType.CONFIGURATION.name(),
-    ErrorType.INPUT_UNVERIFIABLE.name()
-  };
-
   private static final RetryOptions RETRY =
       RetryOptions.newBuilder()
           .setInitialInterval(Duration.ofSeconds(1))
           .setBackoffCoefficient(2.0)
           .setMaximumInterval(Duration.ofMinutes(1))
           .setMaximumAttempts(6)
-          .setDoNotRetry(DO_NOT_RETRY)
+          .setDoNotRetry(Failures.DO_NOT_RETRY)
           .build();
 
   private final BacktestActivities reports =
@@ -115,10 +105,10 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
       try {
         run.version = control.resolve(run.spec);
       } catch (ActivityFailure failure) {
-        ApplicationFailure app = applicationCause(failure);
-        if (app != null && ErrorType.INPUT_UNVERIFIABLE.name().equals(app.getType())) {
+        Failures.Decoded decoded = Failures.decode(failure);
+        if (decoded.is(ErrorType.INPUT_UNVERIFIABLE)) {
           leave("resolve");
-          outcome.set(BacktestOutcome.INPUTS_UNVERIFIABLE, run.spec + ": " + app.getOriginalMessage());
+          outcome.set(BacktestOutcome.INPUTS_UNVERIFIABLE, run.spec + ": " + decoded.message());
           return finish(request, runs, outcome, started, limits);
         }
         throw failure;
@@ -213,7 +203,7 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
             run.failure = run.result.metricsProblem();
           }
         } catch (ActivityFailure failure) {
-          run.failure = "training could not be run: " + describe(failure);
+          run.failure = "training could not be run: " + Failures.describe(failure);
         }
         if (run.failure != null) {
           failed.add(run.spec + " on the new data: " + run.failure);
@@ -239,7 +229,7 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
                   try {
                     cleaner.cleanup(dir);
                   } catch (ActivityFailure failure) {
-                    log.warn("cleanup of {} failed: {}", dir, describe(failure));
+                    log.warn("cleanup of {} failed: {}", dir, Failures.describe(failure));
                   }
                 }
               })
@@ -324,7 +314,7 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
               durations.put(name, Workflow.currentTimeMillis() - start);
               return failure == null
                   ? new Checked(ReplayReport.VERIFIED, result.evidence())
-                  : new Checked(describe(failure), null);
+                  : new Checked(Failures.describe(failure), null);
             });
   }
 
@@ -352,26 +342,4 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
     return String.join("; ", problems);
   }
 
-  /** One line for a failed activity: its own message if it said one, else what timed out. */
-  static String describe(Throwable failure) {
-    ApplicationFailure app = applicationCause(failure);
-    if (app != null) {
-      return app.getOriginalMessage();
-    }
-    for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof io.temporal.failure.TimeoutFailure timeout) {
-        return "the step timed out (" + timeout.getTimeoutType() + ")";
-      }
-    }
-    return String.valueOf(failure.getMessage());
-  }
-
-  private static ApplicationFailure applicationCause(Throwable failure) {
-    for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof ApplicationFailure app) {
-        return app;
-      }
-    }
-    return null;
-  }
 }
