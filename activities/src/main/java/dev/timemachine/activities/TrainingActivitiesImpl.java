@@ -1,5 +1,6 @@
 package dev.timemachine.activities;
 
+import dev.timemachine.core.training.Leftovers;
 import dev.timemachine.core.training.TrainingContainer;
 
 import dev.timemachine.workflow.Failures;
@@ -55,14 +56,19 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   private final ObjectStore evidence;
   private final Path workRoot;
   private final String hostQueue;
+  private final Leftovers.Owner owner;
 
   /**
    * @param evidence the store rebuilt outputs are kept in, under {@code replays/<replayId>/outputs/}
    * @param workRoot a directory on this host that the Docker engine can bind-mount
    * @param hostQueue this host's own task queue
+   * @param owner this process, written on every container and work directory it makes, so that the
+   *     next worker start on this host can tell what a crash left behind ({@link Leftovers})
    */
   public TrainingActivitiesImpl(
-      SourceCheckout git, ContainerEngine engine, Snapshots snapshots, ObjectStore evidence, Path workRoot, String hostQueue) {
+      SourceCheckout git, ContainerEngine engine, Snapshots snapshots, ObjectStore evidence, Path workRoot, String hostQueue,
+      Leftovers.Owner owner) {
+    this.owner = owner;
     this.git = git;
     this.engine = engine;
     this.snapshots = snapshots;
@@ -81,7 +87,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     return Failures.call(
         "the git host of " + code.repositoryUrl(),
         () -> {
-          String head = git.checkout(code, dir(replayId, "code"), heartbeat("code"));
+          String head = git.checkout(code, claim(replayId).resolve("code"), heartbeat("code"));
           return new InputCheck("HEAD " + head + " of " + code.repositoryUrl());
         });
   }
@@ -101,7 +107,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   public InputCheck restoreData(String replayId, DataRef data) {
     return Failures.call(
         "the object store of " + data.snapshotUri(),
-        () -> new InputCheck(snapshots.restore(data, dir(replayId, "data"), heartbeat("data"))));
+        () -> new InputCheck(snapshots.restore(data, claim(replayId).resolve("data"), heartbeat("data"))));
   }
 
   @Override
@@ -125,6 +131,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
       throw TimemachineException.unavailable(
           "the code or data of replay " + replayId + " is not in " + workRoot + " on this host", null);
     }
+    claim(replayId);
     // A container from an earlier attempt may still be writing here; only a fresh start gets a fresh dir.
     if (engine.containersWithLabel(LABEL_REPLAY, replayId).isEmpty()) {
       Directories.deleteRecursively(out);
@@ -135,7 +142,8 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     ContainerRequest request =
         TrainingContainer.request(
             name, spec.image(), spec.code(), code, data, out, spec.limits(),
-            Map.of(LABEL_REPLAY, replayId, "dev.timemachine.role", "training"));
+            Map.of(LABEL_REPLAY, replayId, "dev.timemachine.role", "training",
+                Leftovers.LABEL_WORKFLOW, workflowId(), Leftovers.LABEL_OWNER, owner.toString()));
     Path logFile = workRoot.resolve(ReplayIds.require(replayId)).resolve("training.log");
     request = withLogFile(request, logFile);
     ContainerExit exit = engine.run(request, heartbeat("train"));
@@ -240,6 +248,28 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     int slash = repository.indexOf('/');
     String first = slash < 0 ? "" : repository.substring(0, slash);
     return first.contains(".") || first.contains(":") || first.equals("localhost") ? first : "docker.io";
+  }
+
+  /**
+   * The replay's work directory, created if needed, with this process and the workflow written into
+   * its {@link Leftovers#OWNER_FILE}: the worker that last worked in it answers for it.
+   */
+  private Path claim(String replayId) {
+    Path dir = workRoot.resolve(ReplayIds.require(replayId));
+    try {
+      Files.createDirectories(dir);
+      Path tmp = dir.resolve(Leftovers.OWNER_FILE + ".tmp");
+      Files.writeString(tmp, workflowId() + "\n" + owner + "\n");
+      Files.move(tmp, dir.resolve(Leftovers.OWNER_FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw TimemachineException.unavailable("cannot write in the work directory " + dir + ": " + e, e);
+    }
+    return dir;
+  }
+
+  private static String workflowId() {
+    return Activity.getExecutionContext().getInfo().getWorkflowId();
   }
 
   private Path dir(String replayId, String name) {

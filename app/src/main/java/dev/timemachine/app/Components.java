@@ -158,7 +158,7 @@ public final class Components implements AutoCloseable {
 
   public TrainingActivitiesImpl trainingActivities() {
     return new TrainingActivitiesImpl(
-        sourceCheckout(), engine(), snapshots(), store(), config.workDir(), config.hostQueue());
+        sourceCheckout(), engine(), snapshots(), store(), config.workDir(), config.hostQueue(), Reaper.currentOwner());
   }
 
   /** The fleet selector over the same registries a replay resolves against. */

@@ -103,6 +103,8 @@ public final class TemporalRuntime implements AutoCloseable {
           components.controlActivities(), components.fleetActivities(), components.backtestActivities());
     }
     if (queues.contains(Queue.TRAINING)) {
+      // Before polling: what a crashed worker or CLI left on this host goes, unless its replay still runs.
+      new Reaper(components.engine(), config.workDir(), Reaper.temporal(service(), config.namespace())).reap();
       var training = components.trainingActivities();
       var backtest = components.backtestActivities();
       newWorker.apply(config.trainingQueue()).registerActivitiesImplementations(training, backtest);

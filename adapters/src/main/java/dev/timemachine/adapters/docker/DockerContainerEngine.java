@@ -241,6 +241,20 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
   }
 
   @Override
+  public List<Labelled> containersLabelled(String key) {
+    List<Container> containers =
+        call("list containers labelled " + key,
+            () -> docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(key)).exec());
+    return containers.stream()
+        .map(c -> new Labelled(
+            c.getNames() == null || c.getNames().length == 0 ? c.getId() : c.getNames()[0].replaceFirst("^/", ""),
+            c.getLabels() == null ? Map.of() : Map.copyOf(c.getLabels()),
+            "running".equalsIgnoreCase(c.getState())))
+        .sorted(java.util.Comparator.comparing(Labelled::name))
+        .toList();
+  }
+
+  @Override
   public void close() {
     try {
       docker.close();

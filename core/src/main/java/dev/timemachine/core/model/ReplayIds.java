@@ -17,6 +17,11 @@ public final class ReplayIds {
     return replayId;
   }
 
+  /** Whether {@code replayId} could name a replay's directory and container. */
+  public static boolean isValid(String replayId) {
+    return replayId != null && SAFE.matcher(replayId).matches();
+  }
+
   /** The training container's name: deterministic, so a retried attempt finds an earlier one. */
   public static String containerName(String replayId) {
     return "timemachine-train-" + require(replayId);

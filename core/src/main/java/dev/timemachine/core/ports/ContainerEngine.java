@@ -92,8 +92,9 @@ public interface ContainerEngine {
   /** Names of the containers, running or not, that carry this label. */
   List<String> containersWithLabel(String key, String value);
 
-  /** Values of {@code key} on every container, running or not, that carries that label; for reaping. */
-  default List<String> labelValues(String key) {
-    return List.of();
-  }
+  /** A container found by label: its name, all its labels, and whether it still runs. */
+  record Labelled(String name, Map<String, String> labels, boolean running) {}
+
+  /** Every container, running or not, that carries the label {@code key} (any value); for reaping. */
+  List<Labelled> containersLabelled(String key);
 }
