@@ -168,6 +168,12 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
       outputs = collected.files();
       refused = collected.problems();
       outputsProblem = collected.selection().problems().isEmpty() ? null : String.join("; ", collected.selection().problems());
+      if (outputs.size() > OutputCollection.MAX_OUTPUTS) {
+        // Kept nowhere and listed nowhere: the report says how many, and the verdict follows from it.
+        outputsProblem = (outputsProblem == null ? "" : outputsProblem + "; ") + "the training wrote " + outputs.size()
+            + " output files, more than the " + OutputCollection.MAX_OUTPUTS + " a replay keeps; none were kept";
+        outputs = List.of();
+      }
       MetricsFiles.Parsed parsed = MetricsFiles.readFile(collected.fileNamed(spec.metricsFile()), spec.metricsFile());
       metrics = parsed.values();
       metricsProblem = parsed.problem();

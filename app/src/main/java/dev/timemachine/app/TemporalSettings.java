@@ -37,7 +37,17 @@ public record TemporalSettings(String address, String namespace, String source, 
           "the Temporal address '" + address + "' (" + source + ") is a URL, not host:port",
           "e.g. TEMPORAL_ADDRESS=127.0.0.1:7233; TLS is TEMPORAL_TLS=true");
     }
+    if (address != null && !HOST_PORT.matcher(address).matches()) {
+      throw TimemachineException.configuration(
+          "the Temporal address '" + address + "' (" + source + ") is not host:port",
+          "e.g. TEMPORAL_ADDRESS=127.0.0.1:7233 (a host name, IPv4 or [IPv6] address, then a port 1-65535)");
+    }
   }
+
+  /** host:port with a DNS name, IPv4 or bracketed IPv6 host and a decimal port. */
+  private static final java.util.regex.Pattern HOST_PORT = java.util.regex.Pattern.compile(
+      "(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\\[[0-9A-Fa-f:.]+])"
+          + ":(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])");
 
   /** The in-process server, as when nothing is configured. */
   public static TemporalSettings embedded() {

@@ -29,9 +29,18 @@ public final class LimitOptions {
     }
     return new TrainingLimits(
         cpus != null ? cpus : defaults.cpus(),
-        memory != null ? Config.parseSize(memory) : defaults.memoryBytes(),
+        memory != null ? memoryBytes() : defaults.memoryBytes(),
         timeoutSeconds != null ? timeoutSeconds : defaults.timeoutSeconds(),
         defaults.pidsLimit(),
         settings);
+  }
+
+  private long memoryBytes() {
+    try {
+      return Config.parseSize(memory);
+    } catch (NumberFormatException e) {
+      throw dev.timemachine.core.errors.TimemachineException.invalidInput(
+          "--memory '" + memory + "' is not a size: use e.g. 2g, 512m, or a number of bytes");
+    }
   }
 }

@@ -295,7 +295,8 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
       } catch (ActivityFailure failure) {
         leave("train");
         Failures.Decoded decoded = Failures.decode(failure);
-        if (decoded.is(ErrorType.UNAVAILABLE)) {
+        if (decoded.is(ErrorType.UNAVAILABLE) || decoded.is(ErrorType.INVALID_INPUT)) {
+          // An engine that is down, or limits it cannot give (--cpus 1000): the model is not to blame.
           report.error("train", service(decoded, "the Docker engine of " + hostQueue), decoded, deadline);
         } else {
           report.verdict = Verdict.TRAINING_FAILED;
@@ -405,7 +406,8 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
       }
       if (run.trainFailure() != null) {
         Failures.Decoded decoded = run.trainFailure();
-        if (decoded.is(ErrorType.UNAVAILABLE)) {
+        if (decoded.is(ErrorType.UNAVAILABLE) || decoded.is(ErrorType.INVALID_INPUT)) {
+          // An engine that is down, or limits it cannot give (--cpus 1000): the model is not to blame.
           report.error("train", service(decoded, "the Docker engine of " + hostQueue), decoded, deadline);
         } else {
           report.verdict = Verdict.TRAINING_FAILED;

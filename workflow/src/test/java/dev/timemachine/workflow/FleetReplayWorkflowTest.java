@@ -190,10 +190,17 @@ class FleetReplayWorkflowTest {
     assertThatThrownBy(() -> WorkflowStub.fromTyped(fleet).getResult(FleetResult.class))
         .isInstanceOf(WorkflowFailedException.class).hasCauseInstanceOf(CanceledFailure.class);
     for (String child : List.copyOf(FakeFleet.Child.started)) {
-      var status = env.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
-          DescribeWorkflowExecutionRequest.newBuilder().setNamespace(env.getNamespace())
-              .setExecution(io.temporal.api.common.v1.WorkflowExecution.newBuilder().setWorkflowId(child).build())
-              .build()).getWorkflowExecutionInfo().getStatus();
+      // The parent's cancellation reaches its children asynchronously: wait for it, under load too.
+      WorkflowExecutionStatus status = null;
+      for (int i = 0; i < 100 && status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED; i++) {
+        if (i > 0) {
+          Thread.sleep(100);
+        }
+        status = env.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
+            DescribeWorkflowExecutionRequest.newBuilder().setNamespace(env.getNamespace())
+                .setExecution(io.temporal.api.common.v1.WorkflowExecution.newBuilder().setWorkflowId(child).build())
+                .build()).getWorkflowExecutionInfo().getStatus();
+      }
       assertThat(status).as("status of child %s", child).isEqualTo(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED);
     }
     assertThat(FakeFleet.Child.started).as("no replay started after the cancel").hasSize(2);

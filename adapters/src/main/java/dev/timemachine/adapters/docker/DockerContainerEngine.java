@@ -272,6 +272,7 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
    */
   private InspectContainerResponse create(ContainerRequest request, Progress progress) {
     TrainingLimits limits = request.limits();
+    checkFits(limits);
     SandboxSettings sandbox = limits.sandbox();
     request.mounts().stream().filter(m -> !m.readOnly()).forEach(m -> makeWritableFor(sandbox, m.hostPath()));
     long fileSize = sandbox.maxOutputBytes();
@@ -326,6 +327,27 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
           "container " + request.name() + " vanished right after it was created", null);
     }
     return container;
+  }
+
+  /**
+   * Refuses limits this engine cannot give, before anything is created: {@code --cpus 1000} on a
+   * 2-CPU engine is the user's mistake (INVALID_INPUT naming the option), never a failed training.
+   * Memory above the engine's total would only let a training swap the host to death: refused too.
+   */
+  private void checkFits(TrainingLimits limits) {
+    com.github.dockerjava.api.model.Info info = call("read the Docker engine's resources", () -> docker.infoCmd().exec());
+    Integer cpus = info.getNCPU();
+    Long memory = info.getMemTotal();
+    if (cpus != null && cpus > 0 && limits.cpus() > cpus) {
+      throw TimemachineException.invalidInput(
+          "--cpus " + limits.cpus() + " is more than the " + cpus + " CPUs of the Docker engine at " + host
+              + ": give at most --cpus " + cpus);
+    }
+    if (memory != null && memory > 0 && limits.memoryBytes() > memory) {
+      throw TimemachineException.invalidInput(
+          "--memory " + limits.memoryBytes() + " bytes is more than the " + memory + " bytes ("
+              + (memory >> 20) + " MiB) of the Docker engine at " + host + ": give at most --memory " + (memory >> 20) + "m");
+    }
   }
 
   /** A relaxed sandbox leaves the image's own user; docker-java refuses a null one. */

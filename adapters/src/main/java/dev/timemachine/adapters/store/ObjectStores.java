@@ -29,28 +29,56 @@ public final class ObjectStores implements ObjectStoreLocator, AutoCloseable {
       throw TimemachineException.invalidInput("a store URI is required (file:///path or s3://bucket/prefix)");
     }
     String uri = rootUri.trim();
-    while (uri.endsWith("/") && uri.length() > 1 && !uri.endsWith(":///")) {
-      uri = uri.substring(0, uri.length() - 1);
-    }
     if (uri.startsWith("s3://")) {
       String rest = uri.substring("s3://".length());
+      while (rest.endsWith("/")) {
+        rest = rest.substring(0, rest.length() - 1);
+      }
       int slash = rest.indexOf('/');
       String bucket = slash < 0 ? rest : rest.substring(0, slash);
       String prefix = slash < 0 ? "" : rest.substring(slash + 1);
       if (bucket.isEmpty()) {
-        throw TimemachineException.invalidInput("store URI '" + rootUri + "' names no bucket");
+        throw TimemachineException.invalidInput(
+            "store URI '" + rootUri + "' names no bucket: use s3://bucket or s3://bucket/prefix");
+      }
+      if (!BUCKET.matcher(bucket).matches() || bucket.contains("..")) {
+        throw TimemachineException.invalidInput(
+            "store URI '" + rootUri + "': '" + bucket + "' is not an S3 bucket name (3-63 lowercase letters, digits,"
+                + " '.' and '-', starting and ending with a letter or digit)");
+      }
+      if (prefix.contains("//") || java.util.Arrays.asList(prefix.split("/")).contains("..")) {
+        throw TimemachineException.invalidInput("store URI '" + rootUri + "' has an empty or '..' key segment");
       }
       return new S3ObjectStore(s3(), bucket, prefix, s3Settings, checkedBuckets);
     }
     if (uri.startsWith("file:")) {
-      return new LocalObjectStore(Path.of(URI.create(uri)));
+      URI parsed;
+      try {
+        parsed = URI.create(uri);
+      } catch (IllegalArgumentException e) {
+        throw TimemachineException.invalidInput("store URI '" + rootUri + "' is not a valid URI: " + e.getMessage());
+      }
+      if (parsed.isOpaque() || parsed.getPath() == null || !parsed.getPath().startsWith("/")
+          || (parsed.getAuthority() != null && !parsed.getAuthority().isEmpty() && !"localhost".equals(parsed.getAuthority()))) {
+        throw TimemachineException.invalidInput(
+            "store URI '" + rootUri + "' is not an absolute file URI: use file:///absolute/path (three slashes)");
+      }
+      return new LocalObjectStore(Path.of(parsed.getPath()));
     }
-    if (!uri.contains("://")) {
-      return new LocalObjectStore(Path.of(uri));
+    if (SCHEME.matcher(uri).lookingAt()) {
+      throw TimemachineException.invalidInput(
+          "unsupported store URI '" + rootUri + "' (use file:///path or s3://bucket/prefix)");
     }
-    throw TimemachineException.invalidInput(
-        "unsupported store URI '" + rootUri + "' (use file:///path or s3://bucket/prefix)");
+    while (uri.endsWith("/") && uri.length() > 1) {
+      uri = uri.substring(0, uri.length() - 1);
+    }
+    return new LocalObjectStore(Path.of(uri));
   }
+
+  /** S3's rules for a bucket name (virtual-host style safe: no underscores or capitals). */
+  private static final java.util.regex.Pattern BUCKET = java.util.regex.Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
+  /** Anything that starts like a URI scheme ({@code s3:}, {@code gs://}, {@code http:}): never a local directory. */
+  private static final java.util.regex.Pattern SCHEME = java.util.regex.Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*:");
 
   private synchronized S3Client s3() {
     if (s3 == null) {

@@ -40,6 +40,13 @@ import java.util.Map;
  * never its mode.
  */
 public final class OutputCollection {
+  /**
+   * The most outputs a version records or a replay keeps: each is a line in the workflow's payloads
+   * and in the report (Temporal refuses a payload over 2 MB). More files than this belong in an archive
+   * output, or under output rules that select the ones to grade.
+   */
+  public static final int MAX_OUTPUTS = 3_000;
+
   private OutputCollection() {}
 
   /** The outputs by recorded name, the selection they came from, and what was refused or noted, by name. */

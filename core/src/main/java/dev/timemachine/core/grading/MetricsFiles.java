@@ -15,6 +15,12 @@ import java.util.TreeMap;
  * 0.91}}. A problem is returned, not thrown, so that a replay can still be graded (and say why).
  */
 public final class MetricsFiles {
+  /**
+   * At most this many metrics: every metric rides in the replay's workflow payloads and its report
+   * (Temporal refuses a payload over 2 MB), so a file of 200,000 "metrics" is refused, not recorded.
+   */
+  public static final int MAX_METRICS = 10_000;
+
   private MetricsFiles() {}
 
   /**
@@ -52,24 +58,42 @@ public final class MetricsFiles {
   public static Parsed parse(byte[] content, String metricsFile) {
     JsonNode node;
     try {
-      node = Json.mapper().readTree(content);
+      // A key given twice is a mistake in the file, not a value to pick silently.
+      node = Json.mapper().reader().with(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          .readTree(content);
     } catch (IOException e) {
-      return Parsed.unreadable("the metrics file " + metricsFile + " is not valid JSON: " + e.getMessage());
+      return Parsed.unreadable("the metrics file " + metricsFile + " is not valid JSON: "
+          + e.getMessage().lines().findFirst().orElse(""));
     }
     if (node == null || !node.isObject()) {
       return Parsed.unreadable("the metrics file " + metricsFile + " is not a JSON object");
     }
+    if (node.size() > MAX_METRICS) {
+      return Parsed.unreadable("the metrics file " + metricsFile + " has " + node.size() + " entries, more than the "
+          + MAX_METRICS + " a replay can carry: keep the metrics to grade on in it, and the rest in an artifact");
+    }
     Map<String, Double> values = new TreeMap<>();
     List<String> skipped = new ArrayList<>();
+    List<String> infinite = new ArrayList<>();
     node.properties()
         .forEach(
             e -> {
-              if (e.getValue().isNumber()) {
-                values.put(e.getKey(), e.getValue().doubleValue());
-              } else {
+              if (!e.getValue().isNumber()) {
                 skipped.add(e.getKey());
+              } else if (!Double.isFinite(e.getValue().doubleValue())) {
+                // 1e400 parses to Infinity: a number no tolerance can compare, never stored as "Infinity".
+                infinite.add(e.getKey() + "=" + e.getValue().asText());
+              } else {
+                values.put(e.getKey(), e.getValue().doubleValue());
               }
             });
-    return new Parsed(values, skipped.isEmpty() ? null : "non-numeric metrics ignored: " + skipped, false);
+    List<String> problems = new ArrayList<>();
+    if (!infinite.isEmpty()) {
+      problems.add("metrics that are not finite doubles ignored: " + infinite);
+    }
+    if (!skipped.isEmpty()) {
+      problems.add("non-numeric metrics ignored: " + skipped);
+    }
+    return new Parsed(values, problems.isEmpty() ? null : String.join("; ", problems), false);
   }
 }

@@ -17,11 +17,12 @@ public record Tolerance(Double absolute, Double relative) {
   public static final Tolerance EXACT = new Tolerance(null, null);
 
   public Tolerance {
-    if (absolute != null && !(absolute >= 0)) {
-      throw TimemachineException.invalidInput("absolute tolerance must be >= 0, got " + absolute);
+    // Infinity would accept any value (and NaN none): a tolerance is a finite bound or none.
+    if (absolute != null && !(absolute >= 0 && Double.isFinite(absolute))) {
+      throw TimemachineException.invalidInput("absolute tolerance must be a finite number >= 0, got " + absolute);
     }
-    if (relative != null && !(relative >= 0)) {
-      throw TimemachineException.invalidInput("relative tolerance must be >= 0, got " + relative);
+    if (relative != null && !(relative >= 0 && Double.isFinite(relative))) {
+      throw TimemachineException.invalidInput("relative tolerance must be a finite number >= 0, got " + relative);
     }
   }
 
@@ -45,7 +46,11 @@ public record Tolerance(Double absolute, Double relative) {
       } catch (NumberFormatException e) {
         throw TimemachineException.invalidInput("tolerance '" + text + "': '" + kv[1] + "' is not a number");
       }
-      switch (kv[0]) {
+      String bound = kv[0].trim();
+      if (("abs".equals(bound) && abs != null) || ("rel".equals(bound) && rel != null)) {
+        throw TimemachineException.invalidInput("tolerance '" + text + "': " + bound + " is given twice");
+      }
+      switch (bound) {
         case "abs" -> abs = value;
         case "rel" -> rel = value;
         default -> throw TimemachineException.invalidInput(

@@ -35,12 +35,19 @@ import java.util.Map;
  * output artifact's sha256. Nothing the user typed about hashes is trusted.
  */
 public final class Registration {
+  /**
+   * What a version may weigh in a replay's payloads (its data file list stays by reference): a quarter
+   * of Temporal's 2 MB payload limit, since the report carries the recorded and the rebuilt side.
+   */
+  public static final int MAX_WORKFLOW_PAYLOAD_BYTES = 512 * 1024;
+
   private final ManifestRegistry registry;
   private final Snapshots snapshots;
   private final String snapshotRootUri;
   private final SourceCheckout git;
   private final Clock clock;
   private final boolean allowUnpushed;
+  private final dev.timemachine.core.ports.ContainerEngine images;
 
   /**
    * @param registry where the version is recorded
@@ -49,12 +56,13 @@ public final class Registration {
    * @param git how the commit is checked to be reachable from its repository
    */
   public Registration(ManifestRegistry registry, Snapshots snapshots, String snapshotRootUri, SourceCheckout git, Clock clock) {
-    this(registry, snapshots, snapshotRootUri, git, clock, false);
+    this(registry, snapshots, snapshotRootUri, git, clock, false, null);
   }
 
   private Registration(
       ManifestRegistry registry, Snapshots snapshots, String snapshotRootUri, SourceCheckout git, Clock clock,
-      boolean allowUnpushed) {
+      boolean allowUnpushed, dev.timemachine.core.ports.ContainerEngine images) {
+    this.images = images;
     this.registry = registry;
     this.snapshots = snapshots;
     this.snapshotRootUri = snapshotRootUri;
@@ -68,7 +76,15 @@ public final class Registration {
    * ({@code --allow-unpushed}), marked {@link CodeRef#unpushed()} so that every replay report says so.
    */
   public Registration allowingUnpushed(boolean allow) {
-    return new Registration(registry, snapshots, snapshotRootUri, git, clock, allow);
+    return new Registration(registry, snapshots, snapshotRootUri, git, clock, allow, images);
+  }
+
+  /**
+   * Checks at registration that the image can be had by its digest (the engine holds it or pulls it
+   * from its registry), so that a digest that exists nowhere is refused now, not at the first replay.
+   */
+  public Registration checkingImagesWith(dev.timemachine.core.ports.ContainerEngine engine) {
+    return new Registration(registry, snapshots, snapshotRootUri, git, clock, allowUnpushed, engine);
   }
 
   /**
@@ -117,6 +133,16 @@ public final class Registration {
   public ModelVersion register(Request request, Progress progress) {
     CodeRef code = checkPushed(
         new CodeRef(request.repositoryUrl(), request.commit(), request.entryPoint(), request.workingDirectory()), progress);
+    if (images != null) {
+      progress.report("checking that image " + request.image() + " can be pulled by its digest");
+      try {
+        images.pull(request.image(), progress);
+      } catch (dev.timemachine.core.errors.InputUnverifiableException e) {
+        throw TimemachineException.invalidInput(
+            "image " + request.image() + " cannot be had by its digest: " + e.getMessage()
+                + " (push it to its registry first: docker push)");
+      }
+    }
     Path output = request.outputDir();
     if (output == null || !Files.isDirectory(output)) {
       throw TimemachineException.invalidInput("the training output directory '" + output + "' does not exist");
@@ -152,6 +178,14 @@ public final class Registration {
             new RecordedOutputs(artifacts, request.metricsFile(), metrics, request.tolerances(), request.outputRules()),
             clock.instant())
             .withContract(contract);
+    int payload = dev.timemachine.core.json.Json.toBytes(version.forWorkflow()).length;
+    if (payload > MAX_WORKFLOW_PAYLOAD_BYTES) {
+      throw TimemachineException.invalidInput(
+          "this version would be " + payload + " bytes in every replay's workflow (" + artifacts.size() + " artifacts, "
+              + metrics.size() + " metrics, " + contract.files().size() + " file schemas), more than the "
+              + MAX_WORKFLOW_PAYLOAD_BYTES + " a replay can carry: select fewer outputs (--outputs) or record fewer"
+              + " metrics");
+    }
     registry.register(version);
     return version;
   }
@@ -171,6 +205,12 @@ public final class Registration {
     problems.addAll(collected.problems());
     if (!problems.isEmpty()) {
       throw TimemachineException.invalidInput(String.join("; ", problems));
+    }
+    if (collected.files().size() > OutputCollection.MAX_OUTPUTS) {
+      throw TimemachineException.invalidInput(
+          "the training wrote " + collected.files().size() + " output files to " + output + ", more than the "
+              + OutputCollection.MAX_OUTPUTS + " a version can record: select the ones to grade with --outputs, or pack"
+              + " the rest into an archive");
     }
     if (collected.files().isEmpty()) {
       throw TimemachineException.invalidInput(
