@@ -197,6 +197,11 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     if (exit.sandboxKill() != null) {
       return exit.sandboxKill();
     }
+    if (exit.exitCode() == 128 + 25 && !exit.timedOut() && !exit.oomKilled()) {
+      // SIGXFSZ: the fsize ulimit, which is the output cap applied to a single file as it is written.
+      return "it was killed by SIGXFSZ: it wrote a file past the sandbox's output limit of " + sandbox.maxOutputBytes()
+          + " bytes (" + SandboxSettings.MAX_OUTPUT_VARIABLE + ")";
+    }
     if (exit.exitCode() == 0 || exit.timedOut() || exit.oomKilled() || sandbox.mode() != SandboxSettings.Mode.STRICT) {
       return null;
     }

@@ -51,7 +51,15 @@ public final class Components implements AutoCloseable {
   /** The store for the registry, snapshots made by the CLI, reports and rebuilt outputs. */
   public synchronized ObjectStore store() {
     if (store == null) {
-      store = stores.open(config.storeUri());
+      try {
+        store = stores.open(config.storeUri());
+      } catch (dev.timemachine.core.errors.TimemachineException e) {
+        if (e.type() != dev.timemachine.core.errors.ErrorType.INVALID_INPUT) {
+          throw e;
+        }
+        throw dev.timemachine.core.errors.TimemachineException.configuration(
+            "TIMEMACHINE_STORE: " + e.getMessage(), "e.g. TIMEMACHINE_STORE=s3://bucket/prefix or file:///var/lib/timemachine/store");
+      }
     }
     return store;
   }

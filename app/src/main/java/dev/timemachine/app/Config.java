@@ -48,6 +48,18 @@ public record Config(
     return new EnvReader(processEnvironment()).optional("TIMEMACHINE_DEBUG") != null;
   }
 
+  /**
+   * Whether errors are to be printed as one JSON line on stderr ({@code TIMEMACHINE_ERROR_FORMAT=json}),
+   * for scripts that branch on the kind; anything but {@code json} or {@code text} is refused.
+   */
+  public static boolean jsonErrorsRequested() {
+    String format = new EnvReader(processEnvironment()).optional("TIMEMACHINE_ERROR_FORMAT");
+    if (format == null || format.equalsIgnoreCase("text")) {
+      return false;
+    }
+    return format.equalsIgnoreCase("json");
+  }
+
   private static Map<String, String> processEnvironment() {
     return System.getenv();
   }
@@ -76,7 +88,7 @@ public record Config(
     TrainingLimits limits = new TrainingLimits(
         env.positiveNumber("TIMEMACHINE_TRAIN_CPUS", defaults.cpus()),
         env.size("TIMEMACHINE_TRAIN_MEMORY", defaults.memoryBytes(), 6L << 20),
-        env.wholeNumber("TIMEMACHINE_TRAIN_TIMEOUT_SECONDS", defaults.timeoutSeconds(), 1, Long.MAX_VALUE),
+        env.wholeNumber("TIMEMACHINE_TRAIN_TIMEOUT_SECONDS", defaults.timeoutSeconds(), 1, TrainingLimits.MAX_TIMEOUT_SECONDS),
         (int) env.wholeNumber("TIMEMACHINE_TRAIN_PIDS", defaults.pidsLimit(), 1, Integer.MAX_VALUE),
         SandboxSettings.strict(
             env.optional(SandboxSettings.USER_VARIABLE),

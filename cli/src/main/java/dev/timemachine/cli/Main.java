@@ -62,6 +62,15 @@ public final class Main implements Runnable {
     @Override
     public int handleExecutionException(Exception ex, CommandLine cli, CommandLine.ParseResult parsed) {
       var err = cli.getErr();
+      if (Config.jsonErrorsRequested()) {
+        TimemachineException known = ex instanceof TimemachineException e ? e : null;
+        int exit = known == null ? 2 : known.type().exitCode();
+        printJson(err, known == null ? "BUG" : known.type().name(),
+            known == null ? ex.getClass().getSimpleName() + ": " + ex.getMessage() : known.getMessage(),
+            known == null ? "this is a bug in timemachine; rerun with TIMEMACHINE_DEBUG=1 for the stack trace" : known.hint(),
+            exit);
+        return exit;
+      }
       if (ex instanceof TimemachineException e) {
         err.println("error: " + e.getMessage());
         if (e.hint() != null) {
@@ -84,11 +93,35 @@ public final class Main implements Runnable {
     @Override
     public int handleParseException(CommandLine.ParameterException ex, String[] args) {
       var err = ex.getCommandLine().getErr();
+      if (Config.jsonErrorsRequested()) {
+        printJson(err, "USAGE", ex.getMessage(), "see `timemachine "
+            + ex.getCommandLine().getCommandSpec().qualifiedName(" ").replaceFirst("^timemachine ?", "") + " --help`", 2);
+        return 2;
+      }
       err.println("error: " + ex.getMessage());
       err.println("hint: see `timemachine " + ex.getCommandLine().getCommandSpec().qualifiedName(" ").replaceFirst("^timemachine ?", "") + " --help`");
       err.flush();
       return 2;
     }
+  }
+
+  /** {@code TIMEMACHINE_ERROR_FORMAT=json}: one line, {"error": {"kind", "message", "hint", "exit"}}. */
+  static void printJson(java.io.PrintWriter err, String kind, String message, String hint, int exit) {
+    java.util.Map<String, Object> error = new java.util.LinkedHashMap<>();
+    error.put("kind", kind);
+    error.put("message", message);
+    if (hint != null) {
+      error.put("hint", hint);
+    }
+    error.put("exit", exit);
+    try {
+      err.println(dev.timemachine.core.json.Json.mapper().writer()
+          .without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+          .writeValueAsString(java.util.Map.of("error", error)));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      err.println("error: " + message);
+    }
+    err.flush();
   }
 
   static final class Version implements CommandLine.IVersionProvider {

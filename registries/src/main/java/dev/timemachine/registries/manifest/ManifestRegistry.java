@@ -35,6 +35,16 @@ public final class ManifestRegistry implements ModelRegistry {
     return MODELS + model.name() + "/" + model.version() + ".json";
   }
 
+  /**
+   * The sha256 of a version's manifest as registered, written once beside it: a manifest edited by
+   * hand (a changed entry point, a swapped image) is refused at resolve instead of replayed. It guards
+   * against edits, not against someone who rewrites both files; the signed attestation of every
+   * replay names the triplet it ran, which {@code verify} and {@code history} check.
+   */
+  static String digestKey(ModelRef model) {
+    return MODELS + model.name() + "/" + model.version() + ".sha256";
+  }
+
   /** Where a version's manifest is, for people who want to read it. */
   public String uriOf(ModelRef model) {
     return store.uriOf(key(model));
@@ -54,7 +64,20 @@ public final class ManifestRegistry implements ModelRegistry {
           "model version " + model + " is not registered in " + store.rootUri(),
           "list registered versions with `timemachine models list`, or register it with `timemachine register`");
     }
-    ModelVersion version = Json.parse(store.getBytes(key), ModelVersion.class, store.uriOf(key));
+    byte[] content = store.getBytes(key);
+    String digestKey = digestKey(model);
+    if (store.exists(digestKey)) {
+      String recorded = new String(store.getBytes(digestKey), java.nio.charset.StandardCharsets.UTF_8).strip();
+      String actual = dev.timemachine.core.data.Digests.sha256Hex(content);
+      if (!recorded.equals(actual)) {
+        throw new TimemachineException(dev.timemachine.core.errors.ErrorType.INPUT_UNVERIFIABLE,
+            "the manifest of " + model + " at " + store.uriOf(key) + " was changed after registration: its sha256 is "
+                + actual + ", registered " + recorded + " (" + store.uriOf(digestKey) + ")",
+            "registered versions are immutable: restore the manifest from a backup, or register the changed run as a"
+                + " new version", null);
+      }
+    }
+    ModelVersion version = Json.parse(content, ModelVersion.class, store.uriOf(key));
     if (!version.model().equals(model)) {
       throw TimemachineException.invalidInput(
           store.uriOf(key) + " describes " + version.model() + ", not " + model + ": the registry was edited by hand");
@@ -67,6 +90,8 @@ public final class ManifestRegistry implements ModelRegistry {
     String key = key(version.model());
     byte[] content = Json.toBytes(version);
     if (store.putIfAbsent(key, content)) {
+      store.putIfAbsent(digestKey(version.model()),
+          (dev.timemachine.core.data.Digests.sha256Hex(content) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
       log.info("registered {} at {}", version.model(), store.uriOf(key));
       return;
     }
