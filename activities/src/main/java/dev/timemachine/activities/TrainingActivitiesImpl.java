@@ -178,8 +178,19 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
       metrics = parsed.values();
       metricsProblem = parsed.problem();
       String prefix = "replays/" + replayId + "/outputs/";
+      List<String> notKept = new java.util.ArrayList<>();
       for (FileEntry file : outputs) {
-        evidence.put(prefix + file.path(), collected.fileNamed(file.path()));
+        if (spec.keeps(file.path(), file.size())) {
+          evidence.put(prefix + file.path(), collected.fileNamed(file.path()));
+        } else {
+          notKept.add(file.path() + " (" + file.size() + " bytes)");
+        }
+      }
+      if (!notKept.isEmpty()) {
+        // Hashed and listed in the report, but a big file nobody recorded is not evidence worth keeping for good.
+        refused = new java.util.ArrayList<>(refused);
+        refused.add("not recorded and over " + (TrainingSpec.MAX_KEPT_UNRECORDED_BYTES >> 20)
+            + " MiB, so hashed and listed but not kept: " + String.join(", ", notKept));
       }
       outputsUri = evidence.uriOf(prefix.substring(0, prefix.length() - 1));
     }

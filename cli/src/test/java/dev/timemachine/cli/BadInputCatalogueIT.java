@@ -436,6 +436,9 @@ class BadInputCatalogueIT {
         "TRAINING_FAILED", "TIMEMACHINE_TRAIN_MAX_OUTPUT", () -> replay(hostile("big", "head -c 100000000 /dev/zero > /out/big")));
     add(host, "replaces its model with a symlink to /etc/shadow", 1, "DIVERGED", "model.pkl",
         () -> replay(hostile("link", "python3 train.py && rm /out/model.pkl && ln -s /etc/shadow /out/model.pkl")));
+    add(host, "writes an unrecorded 100 MB file beside its model", 0, "REPRODUCED_BITWISE",
+        "hashed and listed but not kept: extra.bin (100000000 bytes)",
+        () -> replay(hostile("extra", "python3 train.py && head -c 100000000 /dev/zero > /out/extra.bin")));
     add(host, "leaves a background process behind", 0, "REPRODUCED_BITWISE", "",
         () -> replay(hostile("bg", "(sleep 300 &) ; exec python3 train.py")));
   }

@@ -1,5 +1,7 @@
 package dev.timemachine.workflow;
 
+import dev.timemachine.core.model.FileEntry;
+
 import dev.timemachine.core.grading.Comparison;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.model.InputCheck;
@@ -160,7 +162,8 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
             trainer.train(
                 new TrainingSpec(
                     request.replayId(), triplet.environment().image(), triplet.code(),
-                    version.recorded().metricsFile(), limits, version.recorded().outputRules()));
+                    version.recorded().metricsFile(), limits, version.recorded().outputRules(),
+                    version.recorded().artifacts().stream().map(FileEntry::path).toList()));
       } catch (ActivityFailure failure) {
         leave("train");
         report.verdict = Verdict.TRAINING_FAILED;
@@ -291,7 +294,8 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
             trainer.train(
                 new TrainingSpec(
                     request.replayId(), triplet.environment().image(), triplet.code(),
-                    version.recorded().metricsFile(), limits, version.recorded().outputRules()));
+                    version.recorded().metricsFile(), limits, version.recorded().outputRules(),
+                    version.recorded().artifacts().stream().map(FileEntry::path).toList()));
       } catch (ActivityFailure failure) {
         leave("train");
         Failures.Decoded decoded = Failures.decode(failure);
@@ -498,7 +502,8 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
           trainer.train(
               new TrainingSpec(
                   request.replayId(), triplet.environment().image(), triplet.code(),
-                  version.recorded().metricsFile(), limits, version.recorded().outputRules()));
+                  version.recorded().metricsFile(), limits, version.recorded().outputRules(),
+                    version.recorded().artifacts().stream().map(FileEntry::path).toList()));
       leave("train");
       return new OnHost(hostQueue, outcomes, result, null, null);
     } catch (ActivityFailure failure) {

@@ -38,7 +38,12 @@ final class FakeFleet {
 
     @Override
     public ReplayResult replay(ReplayRequest request) {
-      started.add(request.replayId());
+      // Workflow code runs again when a loaded worker replays it from history: that is not a second start.
+      synchronized (started) {
+        if (!started.contains(request.replayId())) {
+          started.add(request.replayId());
+        }
+      }
       maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
       try {
         String spec = request.modelSpec();
