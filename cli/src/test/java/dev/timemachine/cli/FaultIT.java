@@ -747,6 +747,22 @@ class FaultIT {
           Thread.currentThread().interrupt();
         }
       }
+      // A shim outlives a dockerd that was killed and not started again: stop this engine's own, by pid.
+      String address = root.resolve("exec").resolve("containerd").toString();
+      try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+        procs.filter(p -> p.getFileName().toString().matches("\\d+")).forEach(p -> {
+          try {
+            String cmdline = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
+            if (cmdline.contains(address)) {
+              ProcessHandle.of(Long.parseLong(p.getFileName().toString())).ifPresent(ProcessHandle::destroyForcibly);
+            }
+          } catch (IOException | RuntimeException gone) {
+            // Exited meanwhile.
+          }
+        });
+      } catch (IOException e) {
+        say("could not list /proc for this engine's shims: %s", e);
+      }
       run(true, "sh", "-c", "grep -o ' " + root + "[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l");
     }
   }
