@@ -16,7 +16,9 @@ import dev.timemachine.core.model.DataRef;
 import dev.timemachine.core.model.FileEntry;
 import dev.timemachine.core.model.ImageRef;
 import dev.timemachine.core.model.InputCheck;
+import dev.timemachine.core.errors.DiskFullException;
 import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.json.Json;
 import dev.timemachine.core.model.SandboxSettings;
 import dev.timemachine.core.model.TrainingLimits;
 import dev.timemachine.core.model.TrainingLog;
@@ -86,10 +88,10 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   public InputCheck checkoutCode(String replayId, CodeRef code) {
     return Failures.call(
         "the git host of " + code.repositoryUrl(),
-        () -> {
+        () -> onDisk(replayId, "checking out " + code.repositoryUrl(), () -> {
           String head = git.checkout(code, claim(replayId).resolve("code"), heartbeat("code"));
           return new InputCheck("HEAD " + head + " of " + code.repositoryUrl());
-        });
+        }));
   }
 
   @Override
@@ -107,12 +109,31 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   public InputCheck restoreData(String replayId, DataRef data) {
     return Failures.call(
         "the object store of " + data.snapshotUri(),
-        () -> new InputCheck(snapshots.restore(data, claim(replayId).resolve("data"), heartbeat("data"))));
+        () -> onDisk(replayId, "restoring " + data.snapshotUri(),
+            () -> new InputCheck(snapshots.restore(data, claim(replayId).resolve("data"), heartbeat("data")))));
   }
 
   @Override
   public TrainingResult train(TrainingSpec spec) {
-    return Failures.call(engineService(), () -> doTrain(spec));
+    return Failures.call(engineService(), () -> onDisk(spec.replayId(), "training", () -> doTrain(spec)));
+  }
+
+  /**
+   * Runs a step whose files go to the replay's work directory; a full disk on the way (whatever reported
+   * it: JGit, a restore, the log file) is that disk's outage, never an unverifiable input or a failed
+   * training. A full disk that names itself (a local store's) is passed on as it is.
+   */
+  private <T> T onDisk(String replayId, String doing, java.util.function.Supplier<T> step) {
+    try {
+      return step.get();
+    } catch (DiskFullException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      if (DiskFullException.isDiskFull(e)) {
+        throw new DiskFullException(workRoot.resolve(ReplayIds.require(replayId)), doing + ": " + e.getMessage(), e);
+      }
+      throw e;
+    }
   }
 
   private TrainingResult doTrain(TrainingSpec spec) {
@@ -132,21 +153,30 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
           "the code or data of replay " + replayId + " is not in " + workRoot + " on this host", null);
     }
     claim(replayId);
-    // A container from an earlier attempt may still be writing here; only a fresh start gets a fresh dir.
-    if (engine.containersWithLabel(LABEL_REPLAY, replayId).isEmpty()) {
-      Directories.deleteRecursively(out);
-    }
-    createDirectories(out);
-    // Nobody but this worker (and, through its mount, the sandbox user) reaches into a replay's files.
-    restrictToOwner(out.getParent());
-    ContainerRequest request =
-        TrainingContainer.request(
-            name, spec.image(), spec.code(), code, data, out, spec.limits(),
-            Map.of(LABEL_REPLAY, replayId, "dev.timemachine.role", "training",
-                Leftovers.LABEL_WORKFLOW, workflowId(), Leftovers.LABEL_OWNER, owner.toString()));
     Path logFile = workRoot.resolve(ReplayIds.require(replayId)).resolve("training.log");
-    request = withLogFile(request, logFile);
-    ContainerExit exit = engine.run(request, heartbeat("train"));
+    Path exitFile = workRoot.resolve(ReplayIds.require(replayId)).resolve(EXIT_FILE);
+    ContainerExit exit = finishedEarlier(exitFile, replayId);
+    if (exit == null) {
+      // A container from an earlier attempt may still be writing here; only a fresh start gets a fresh dir.
+      if (engine.containersWithLabel(LABEL_REPLAY, replayId).isEmpty()) {
+        Directories.deleteRecursively(out);
+      }
+      createDirectories(out);
+      // Nobody but this worker (and, through its mount, the sandbox user) reaches into a replay's files.
+      restrictToOwner(out.getParent());
+      ContainerRequest request =
+          TrainingContainer.request(
+              name, spec.image(), spec.code(), code, data, out, spec.limits(),
+              Map.of(LABEL_REPLAY, replayId, "dev.timemachine.role", "training",
+                  Leftovers.LABEL_WORKFLOW, workflowId(), Leftovers.LABEL_OWNER, owner.toString()));
+      request = withLogFile(request, logFile);
+      exit = engine.run(request, heartbeat("train"));
+      if (exit.exitCode() != 0 && !exit.timedOut() && !exit.oomKilled() && diskFull(out, exit)) {
+        throw new DiskFullException(out, "training: the container exited " + exit.exitCode() + " and its log says '"
+            + exit.logTail().stream().filter(DiskFullException::says).reduce((a, b) -> b).orElse("") + "'", null);
+      }
+      writeAtomically(exitFile, Json.toBytes(exit));
+    }
     // The whole log is evidence whatever the exit: a failed training's traceback is what the user needs.
     String logKey = "replays/" + replayId + "/training.log";
     evidence.put(logKey, logFile);
@@ -234,6 +264,58 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         + " (recorded in the report)";
   }
 
+  /** The training's exit, kept beside its outputs once it exited, so a retry uploads them instead of training again. */
+  static final String EXIT_FILE = "training-exit.json";
+
+  /**
+   * The exit of a training an earlier attempt of this step ran to the end, or null. Such an attempt failed
+   * after the container exited (the store was down while its log and outputs were uploaded): the outputs and
+   * the log are still here, whole, and training again would only cost time and could give other bytes.
+   */
+  private ContainerExit finishedEarlier(Path exitFile, String replayId) {
+    if (!Files.isRegularFile(exitFile)) {
+      return null;
+    }
+    try {
+      ContainerExit exit = Json.parse(Files.readAllBytes(exitFile), ContainerExit.class, exitFile.toString());
+      Activity.getExecutionContext().heartbeat("train: the training of an earlier attempt exited " + exit.exitCode()
+          + "; storing its kept log and outputs instead of training again");
+      return exit;
+    } catch (IOException | TimemachineException e) {
+      // Unreadable: train again, from a fresh output directory.
+      Directories.deleteRecursively(exitFile);
+      return null;
+    }
+  }
+
+  /**
+   * Whether a failed training failed because the work directory's disk is full: its log says so and the disk
+   * is (nearly) full now, with what it wrote still there. A model that merely prints the words on a disk
+   * with room still fails as a model.
+   */
+  static boolean diskFull(Path out, ContainerExit exit) {
+    if (exit.logTail().stream().noneMatch(DiskFullException::says)) {
+      return false;
+    }
+    try {
+      java.nio.file.FileStore store = Files.getFileStore(out);
+      long usable = store.getUsableSpace();
+      return usable < Math.max(64L << 20, store.getTotalSpace() / 100);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static void writeAtomically(Path file, byte[] content) {
+    try {
+      Path temp = Files.createTempFile(file.getParent(), "." + file.getFileName(), ".tmp");
+      Files.write(temp, content);
+      Files.move(temp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not write " + file, e);
+    }
+  }
+
   /** Mode 0700 on {@code dir}, where the file system has modes. */
   private static void restrictToOwner(Path dir) {
     try {
@@ -255,8 +337,12 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     Failures.run(
         engineService(),
         () -> {
-          engine.remove(ReplayIds.containerName(replayId));
-          Directories.deleteRecursively(workRoot.resolve(ReplayIds.require(replayId)));
+          try {
+            engine.remove(ReplayIds.containerName(replayId));
+          } finally {
+            // Code and data do not wait for an engine that is down: the step is retried for the container only.
+            Directories.deleteRecursively(workRoot.resolve(ReplayIds.require(replayId)));
+          }
         });
   }
 

@@ -33,7 +33,7 @@ import picocli.CommandLine.Command;
       "1:DIVERGED or TRAINING_FAILED",
       "2:usage or configuration error",
       "3:INPUTS_UNVERIFIABLE",
-      "4:ERROR: no verdict; a service (registry, object store, Docker engine, git host) stayed down past TIMEMACHINE_TRANSIENT_DEADLINE",
+      "4:ERROR: no verdict; a service (registry, object store, Docker engine, git host) stayed down past TIMEMACHINE_TRANSIENT_DEADLINE, or a disk is full (any command: an outage)",
       "5:CONTRACT_VIOLATED (backtest)"
     })
 public final class Main implements Runnable {

@@ -1,5 +1,6 @@
 package dev.timemachine.workflow;
 
+import dev.timemachine.core.errors.DiskFullException;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.errors.InputUnverifiableException;
 import dev.timemachine.core.errors.TimemachineException;
@@ -15,7 +16,7 @@ import java.util.function.Supplier;
 /**
  * The one failure codec of timemachine, used by the activities (encode), the workflow and the CLI
  * (decode). A {@link TimemachineException} leaves an activity as an {@link ApplicationFailure} whose type
- * is the exception's {@link ErrorType} name, non-retryable unless the type says otherwise, with one
+ * is the exception's {@link ErrorType} name, non-retryable unless the exception says otherwise, with one
  * {@link FailureDetails} as its details. Anything else (a bug, an unexpected library exception) is left to
  * Temporal, which retries it with backoff.
  */
@@ -79,8 +80,10 @@ public final class Failures {
   /** The failure an activity throws for {@code e}, naming the service the step talks to. */
   public static ApplicationFailure encode(TimemachineException e, String service) {
     String input = e instanceof InputUnverifiableException unverifiable ? unverifiable.input().name() : null;
-    FailureDetails details = new FailureDetails(input, e.hint(), service);
-    return e.type().retryable()
+    // A full disk is the failed service, whatever the step was talking to.
+    String failed = e instanceof DiskFullException disk ? disk.service() : service;
+    FailureDetails details = new FailureDetails(input, e.hint(), failed);
+    return e.retryable()
         ? ApplicationFailure.newFailureWithCause(e.getMessage(), e.type().name(), e.getCause(), details)
         : ApplicationFailure.newNonRetryableFailureWithCause(e.getMessage(), e.type().name(), e.getCause(), details);
   }

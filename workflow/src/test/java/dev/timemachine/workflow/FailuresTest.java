@@ -39,6 +39,25 @@ class FailuresTest {
   }
 
   @Test
+  void a_full_disk_is_an_unavailable_service_named_by_its_path_and_not_retried() {
+    java.io.IOException enospc = new java.io.IOException("No space left on device");
+    TimemachineException wrapped = TimemachineException.unavailable("cannot restore x: " + enospc, enospc);
+    assertThat(dev.timemachine.core.errors.DiskFullException.isDiskFull(wrapped)).isTrue();
+    assertThat(dev.timemachine.core.errors.DiskFullException.isDiskFull(new java.io.IOException("Broken pipe"))).isFalse();
+
+    ApplicationFailure failure = Failures.encode(
+        new dev.timemachine.core.errors.DiskFullException(java.nio.file.Path.of("/work/r1"), "restoring x", enospc),
+        "the object store of s3://b");
+
+    Failures.Decoded decoded = Failures.decode(failure);
+    assertThat(failure.isNonRetryable()).as("another attempt would fill the same disk").isTrue();
+    assertThat(decoded.is(ErrorType.UNAVAILABLE)).isTrue();
+    assertThat(decoded.details().service()).isEqualTo("the disk of /work/r1");
+    assertThat(decoded.message()).startsWith("the disk of /work/r1 is full (No space left on device) while restoring x");
+    assertThat(ErrorType.UNAVAILABLE.exitCode()).as("an outage exits 4, like a replay's ERROR").isEqualTo(4);
+  }
+
+  @Test
   void failures_recorded_with_positional_details_read_as_having_none() {
     Failures.Decoded decoded =
         Failures.decode(ApplicationFailure.newNonRetryableFailure("no tag", ErrorType.INPUT_UNVERIFIABLE.name(), "ENVIRONMENT", null));

@@ -127,6 +127,15 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
   public ContainerExit run(ContainerRequest request, Progress progress) {
     String name = request.name();
     InspectContainerResponse container = find(name);
+    if (container != null && killedUnfollowed(container)) {
+      // Live-restore is off by default, so an engine that restarts kills the containers it ran: this one's
+      // outputs are cut short, and collecting its exit would blame the model for the engine's restart.
+      log.warn("container {} of an earlier attempt was killed (exit 137, not by the OOM killer) while nobody"
+          + " followed it, as a restart of the Docker engine at {} does; starting the training again", name, host);
+      remove(name);
+      request.mounts().stream().filter(m -> !m.readOnly()).forEach(m -> emptyDirectory(m.hostPath()));
+      container = null;
+    }
     if (container == null) {
       container = create(request, progress);
     } else {
@@ -142,6 +151,14 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
       }
       followLogs(name, id, logs);
       ContainerExit exit = follow(name, id, request, logs, progress);
+      if (exit.exitCode() == 137 && !exit.oomKilled() && !exit.timedOut() && exit.sandboxKill() == null) {
+        // A SIGKILL that neither the OOM killer nor timemachine's limits sent came from outside the sandbox
+        // (the container's own processes cannot kill its pid 1 so): the engine's restart, or a person.
+        throw TimemachineException.unavailable(
+            "container " + name + " was killed from outside (exit 137, not by the OOM killer, not by a limit):"
+                + " the Docker engine at " + host + " restarted (live-restore is off) or someone killed it;"
+                + " the training is started again", null);
+      }
       return completeLog(name, id, request, logs, exit);
     } catch (RuntimeException e) {
       failure = e;
@@ -163,6 +180,30 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
         }
         failure.addSuppressed(e);
       }
+    }
+  }
+
+  /**
+   * Whether a container found from an earlier attempt was killed (SIGKILL, exit 137) without the OOM killer:
+   * what the engine does to its running containers when it starts again after a crash or restart. An exit
+   * the attempt saw itself (the timeout's kill included) never gets here: that attempt removed the container.
+   */
+  static boolean killedUnfollowed(InspectContainerResponse container) {
+    ContainerState state = container.getState();
+    return state != null && "exited".equals(state.getStatus()) && Long.valueOf(137).equals(state.getExitCodeLong())
+        && !Boolean.TRUE.equals(state.getOOMKilled());
+  }
+
+  /** Empties a writable mount of a killed container, so that the fresh one starts from nothing. */
+  private static void emptyDirectory(Path dir) {
+    try (java.util.stream.Stream<Path> children = Files.list(dir)) {
+      for (Path child : (Iterable<Path>) children::iterator) {
+        dev.timemachine.core.data.Directories.deleteRecursively(child);
+      }
+    } catch (java.nio.file.NoSuchFileException e) {
+      // Nothing to empty.
+    } catch (IOException | java.io.UncheckedIOException e) {
+      throw TimemachineException.unavailable("cannot empty " + dir + " for a fresh training container: " + e, e);
     }
   }
 

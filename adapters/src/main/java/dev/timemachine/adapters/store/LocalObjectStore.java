@@ -1,6 +1,7 @@
 package dev.timemachine.adapters.store;
 
 import dev.timemachine.core.model.RelativePaths;
+import dev.timemachine.core.errors.DiskFullException;
 import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.ports.ObjectStore;
 import java.io.IOException;
@@ -187,6 +188,9 @@ public final class LocalObjectStore implements ObjectStore {
   }
 
   private TimemachineException unavailable(String key, IOException e) {
+    if (DiskFullException.isDiskFull(e)) {
+      return new DiskFullException(root, "storing " + uriOf(key), e);
+    }
     return TimemachineException.unavailable("cannot access " + uriOf(key) + ": " + e, e);
   }
 }

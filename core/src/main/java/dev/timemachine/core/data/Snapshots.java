@@ -1,6 +1,7 @@
 package dev.timemachine.core.data;
 
 import dev.timemachine.core.model.DataRef;
+import dev.timemachine.core.errors.DiskFullException;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.model.FileEntry;
 import dev.timemachine.core.model.InputKind;
@@ -388,6 +389,10 @@ public final class Snapshots {
         }
       }
     } catch (IOException e) {
+      if (DiskFullException.isDiskFull(e)) {
+        throw new DiskFullException(destination.getParent(), "restoring " + file.path() + " (" + file.size()
+            + " bytes) from " + data.snapshotUri(), e);
+      }
       throw TimemachineException.unavailable("cannot restore " + file.path() + " from " + data.snapshotUri() + ": " + e, e);
     }
     String actual = HexFormat.of().formatHex(digest.digest());

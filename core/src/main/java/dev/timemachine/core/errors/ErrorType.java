@@ -16,8 +16,11 @@ public enum ErrorType {
   CONFIGURATION(false, 2),
   /** One of the three recorded inputs cannot be obtained or does not match its recorded hash. */
   INPUT_UNVERIFIABLE(false, 3),
-  /** A dependency (object store, Docker engine, registry) is briefly unavailable. Retried with backoff. */
-  UNAVAILABLE(true, 2);
+  /**
+   * A dependency (object store, Docker engine, registry, a disk) is unavailable. Retried with backoff; a
+   * command that ends with it is an outage, exit 4 like a replay's {@code ERROR}, never a usage error.
+   */
+  UNAVAILABLE(true, 4);
 
   private final boolean retryable;
   private final int exitCode;

@@ -44,6 +44,11 @@ public class TimemachineException extends RuntimeException {
     return type;
   }
 
+  /** Whether another attempt may succeed: the type's answer, unless a subclass knows better. */
+  public boolean retryable() {
+    return type.retryable();
+  }
+
   /** What the user can do about it, or null. */
   public String hint() {
     return hint;
