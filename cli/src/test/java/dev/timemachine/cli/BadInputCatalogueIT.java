@@ -5,13 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.timemachine.adapters.docker.DockerContainerEngine;
 import dev.timemachine.core.json.Json;
-import dev.timemachine.core.model.CodeRef;
 import dev.timemachine.core.model.ImageRef;
-import dev.timemachine.core.model.TrainingLimits;
 import dev.timemachine.core.ports.Progress;
-import dev.timemachine.core.training.TrainingContainer;
 import dev.timemachine.samples.SampleEnvironment;
 import dev.timemachine.samples.SampleProject;
+import dev.timemachine.samples.SampleRuns;
 import dev.timemachine.samples.Services;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -93,17 +91,10 @@ class BadInputCatalogueIT {
     store = home.resolve("store");
     image = SampleEnvironment.pinned();
     repo = SampleProject.createRepository(SampleProject.CHURN, tmp.resolve("churn"));
-    TrainingLimits limits = new TrainingLimits(1, 1L << 30, 600, 256);
     try (DockerContainerEngine engine = new DockerContainerEngine("unix:///var/run/docker.sock")) {
       engine.pull(image, Progress.NONE);
-      data = Files.createDirectories(tmp.resolve("data"));
-      original = Files.createDirectories(tmp.resolve("original"));
-      var gen = new CodeRef(repo.url(), repo.commit(), SampleProject.MAKE_DATA, ".");
-      assertThat(engine.run(TrainingContainer.request("timemachine-catalogue-data-" + System.nanoTime(), image, gen,
-          repo.directory(), Files.createTempDirectory("empty"), data, limits, Map.of()), Progress.NONE).exitCode()).isZero();
-      var code = new CodeRef(repo.url(), repo.commit(), SampleProject.ENTRY_POINT, ".");
-      assertThat(engine.run(TrainingContainer.request("timemachine-catalogue-train-" + System.nanoTime(), image,
-          code, repo.directory(), data, original, limits, Map.of()), Progress.NONE).exitCode()).isZero();
+      data = SampleRuns.generateData(engine, image, repo, tmp.resolve("data"));
+      original = SampleRuns.trainOriginal(engine, image, repo, data, tmp.resolve("original"));
     }
     Result snap = cli(Map.of(), "snapshot", "create", data.toString(), store.toUri().toString());
     assertThat(snap.exit()).as(snap.err()).isZero();

@@ -66,12 +66,11 @@ import org.junit.jupiter.api.io.TempDir;
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class CrashRecoveryIT {
   private static final Path JAR = Path.of("target/timemachine.jar").toAbsolutePath();
-  private static final Path TEMPORAL_SCRIPT = Path.of("../scripts/temporal.sh").toAbsolutePath();
   /**
    * A port of its own, free when the test starts: a second build on the same machine must not share
    * (and kill) this test's server, which would make replays vanish for reasons that are not ours.
    */
-  private static final int TEMPORAL_PORT = freePort();
+  private static final int TEMPORAL_PORT = TestServers.freePort();
   /** Long enough to kill things in the middle of it; the model it then trains is the seeded sample. */
   private static final List<String> SLOW_ENTRY_POINT = List.of("sh", "-c", "sleep 20 && exec python3 train.py");
 
@@ -118,14 +117,6 @@ class CrashRecoveryIT {
         Progress.NONE);
   }
 
-  private static int freePort() {
-    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-  }
-
   @AfterAll
   void stop() throws Exception {
     for (Process p : workers) {
@@ -141,13 +132,7 @@ class CrashRecoveryIT {
   }
 
   private void temporal(String command) throws IOException, InterruptedException {
-    ProcessBuilder pb = new ProcessBuilder("bash", TEMPORAL_SCRIPT.toString(), command).redirectErrorStream(true)
-        .redirectOutput(tmp.resolve("temporal-" + command + ".log").toFile());
-    pb.environment().putAll(env);
-    Process p = pb.start();
-    assertThat(p.waitFor(15, TimeUnit.MINUTES)).as("temporal.sh %s finished", command).isTrue();
-    assertThat(p.exitValue()).as("temporal.sh %s: %s", command, Files.readString(tmp.resolve("temporal-" + command + ".log")))
-        .isZero();
+    TestServers.temporal(env, tmp, command);
   }
 
   private Process startWorker(String name) throws IOException {

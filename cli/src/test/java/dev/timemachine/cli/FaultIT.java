@@ -77,7 +77,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class FaultIT {
   private static final Path JAR = Path.of("target/timemachine.jar").toAbsolutePath();
-  private static final Path TEMPORAL_SCRIPT = Path.of("../scripts/temporal.sh").toAbsolutePath();
   private static final Path S3PROXY_JAR = Path.of(System.getProperty("user.home"),
       ".cache/timemachine/s3proxy-4.1.0-jar-with-dependencies.jar");
   private static final String BUCKET = "fault-it";
@@ -115,7 +114,7 @@ class FaultIT {
     Path logs = Files.createDirectories(Path.of("target/fault-it-logs").toAbsolutePath());
     cleanups.add(() -> run(true, "sh", "-c", "cd " + tmp + " && find . -name '*.log' -exec cp --parents {} " + logs + " \\;"));
 
-    temporalPort = freePort();
+    temporalPort = TestServers.freePort();
     env.put("TIMEMACHINE_SERVICES_DIR", tmp.resolve("services").toString());
     env.put("TEMPORAL_PORT", String.valueOf(temporalPort));
     temporal("up");
@@ -614,7 +613,7 @@ class FaultIT {
   private final class S3Server {
     final String name;
     final Path basedir;
-    final int port = freePort();
+    final int port = TestServers.freePort();
     Process process;
 
     S3Server(String name, Path basedir) throws IOException {
@@ -770,13 +769,7 @@ class FaultIT {
   // ---------------------------------------------------------------------------------------------- plumbing
 
   private void temporal(String command) throws IOException, InterruptedException {
-    ProcessBuilder pb = new ProcessBuilder("bash", TEMPORAL_SCRIPT.toString(), command).redirectErrorStream(true)
-        .redirectOutput(tmp.resolve("temporal-" + command + ".log").toFile());
-    pb.environment().putAll(env);
-    Process p = pb.start();
-    assertThat(p.waitFor(15, TimeUnit.MINUTES)).as("temporal.sh %s finished", command).isTrue();
-    assertThat(p.exitValue()).as("temporal.sh %s: %s", command, Files.readString(tmp.resolve("temporal-" + command + ".log")))
-        .isZero();
+    TestServers.temporal(env, tmp, command);
   }
 
   private static String run(String... command) {
@@ -824,14 +817,6 @@ class FaultIT {
     while (!condition.getAsBoolean()) {
       assertThat(System.nanoTime()).as("%s within %d s", what, seconds).isLessThan(deadline);
       Thread.sleep(100);
-    }
-  }
-
-  private static int freePort() {
-    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
     }
   }
 

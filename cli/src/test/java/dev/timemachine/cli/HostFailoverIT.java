@@ -70,8 +70,7 @@ import org.junit.jupiter.api.io.TempDir;
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class HostFailoverIT {
   private static final Path JAR = Path.of("target/timemachine.jar").toAbsolutePath();
-  private static final Path TEMPORAL_SCRIPT = Path.of("../scripts/temporal.sh").toAbsolutePath();
-  private static final int TEMPORAL_PORT = freePort();
+  private static final int TEMPORAL_PORT = TestServers.freePort();
   /** Short, so that the test takes seconds: a dead host is given up after this long. */
   private static final String PICKUP_TIMEOUT = "5s";
   /**
@@ -236,21 +235,7 @@ class HostFailoverIT {
   }
 
   private void temporal(String command) throws IOException, InterruptedException {
-    ProcessBuilder pb = new ProcessBuilder("bash", TEMPORAL_SCRIPT.toString(), command).redirectErrorStream(true)
-        .redirectOutput(tmp.resolve("temporal-" + command + ".log").toFile());
-    pb.environment().putAll(env);
-    Process p = pb.start();
-    assertThat(p.waitFor(15, TimeUnit.MINUTES)).as("temporal.sh %s finished", command).isTrue();
-    assertThat(p.exitValue()).as("temporal.sh %s: %s", command, Files.readString(tmp.resolve("temporal-" + command + ".log")))
-        .isZero();
-  }
-
-  private static int freePort() {
-    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    TestServers.temporal(env, tmp, command);
   }
 
   private void say(String format, Object... args) {

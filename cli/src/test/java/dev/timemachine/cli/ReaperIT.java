@@ -4,14 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.timemachine.adapters.docker.DockerContainerEngine;
 import dev.timemachine.app.SigningKeys;
-import dev.timemachine.core.model.CodeRef;
 import dev.timemachine.core.model.ImageRef;
-import dev.timemachine.core.model.TrainingLimits;
 import dev.timemachine.core.ports.ContainerEngine;
 import dev.timemachine.core.ports.Progress;
 import dev.timemachine.core.training.TrainingContainer;
 import dev.timemachine.samples.SampleEnvironment;
 import dev.timemachine.samples.SampleProject;
+import dev.timemachine.samples.SampleRuns;
 import dev.timemachine.samples.Services;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
@@ -65,16 +64,9 @@ class ReaperIT {
     engine = new DockerContainerEngine("unix:///var/run/docker.sock");
     image = SampleEnvironment.pinned();
     repo = SampleProject.createRepository(SampleProject.CHURN, tmp.resolve("churn"));
-    TrainingLimits limits = new TrainingLimits(1, 1L << 30, 600, 256);
     engine.pull(image, Progress.NONE);
-    Path data = Files.createDirectories(tmp.resolve("data"));
-    original = Files.createDirectories(tmp.resolve("original"));
-    var gen = new CodeRef(repo.url(), repo.commit(), SampleProject.MAKE_DATA, ".");
-    assertThat(engine.run(TrainingContainer.request("timemachine-reaper-it-data-" + System.nanoTime(), image, gen,
-        repo.directory(), Files.createTempDirectory("empty"), data, limits, Map.of()), Progress.NONE).exitCode()).isZero();
-    var code = new CodeRef(repo.url(), repo.commit(), SampleProject.ENTRY_POINT, ".");
-    assertThat(engine.run(TrainingContainer.request("timemachine-reaper-it-train-" + System.nanoTime(), image,
-        code, repo.directory(), data, original, limits, Map.of()), Progress.NONE).exitCode()).isZero();
+    Path data = SampleRuns.generateData(engine, image, repo, tmp.resolve("data"));
+    original = SampleRuns.trainOriginal(engine, image, repo, data, tmp.resolve("original"));
     Result snap = run(Map.of(), "snapshot", "create", data.toString(), home.resolve("store").toUri().toString());
     assertThat(snap.exit()).as(snap.err()).isZero();
     snapshot = snap.out().strip().split("\n")[1];
