@@ -59,6 +59,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   private final Path workRoot;
   private final String hostQueue;
   private final Leftovers.Owner owner;
+  private final java.util.function.Predicate<Leftovers.Owner> ownerAlive;
 
   /**
    * @param evidence the store rebuilt outputs are kept in, under {@code replays/<replayId>/outputs/}
@@ -66,11 +67,14 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
    * @param hostQueue this host's own task queue
    * @param owner this process, written on every container and work directory it makes, so that the
    *     next worker start on this host can tell what a crash left behind ({@link Leftovers})
+   * @param ownerAlive whether an owner on this host still runs: a replay id whose work directory a live
+   *     process of another workflow run holds is refused (CONFLICT), never shared
    */
   public TrainingActivitiesImpl(
       SourceCheckout git, ContainerEngine engine, Snapshots snapshots, ObjectStore evidence, Path workRoot, String hostQueue,
-      Leftovers.Owner owner) {
+      Leftovers.Owner owner, java.util.function.Predicate<Leftovers.Owner> ownerAlive) {
     this.owner = owner;
+    this.ownerAlive = ownerAlive;
     this.git = git;
     this.engine = engine;
     this.snapshots = snapshots;
@@ -364,14 +368,39 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
    */
   private Path claim(String replayId) {
     Path dir = workRoot.resolve(ReplayIds.require(replayId));
-    try {
-      Files.createDirectories(dir);
-      Path tmp = dir.resolve(Leftovers.OWNER_FILE + ".tmp");
-      Files.writeString(tmp, workflowId() + "\n" + owner + "\n");
-      Files.move(tmp, dir.resolve(Leftovers.OWNER_FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      throw TimemachineException.unavailable("cannot write in the work directory " + dir + ": " + e, e);
+    var info = Activity.getExecutionContext().getInfo();
+    String runId = info.getRunId();
+    // One JVM-wide monitor for the threads of this worker (checkout and restore claim at once), one file
+    // lock for the processes of this host (two embedded CLIs each have their own Temporal server).
+    synchronized (TrainingActivitiesImpl.class) {
+      try {
+        Files.createDirectories(dir);
+        try (var channel = java.nio.channels.FileChannel.open(dir.resolve(Leftovers.OWNER_FILE + ".lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+            var lock = channel.lock()) {
+          Path file = dir.resolve(Leftovers.OWNER_FILE);
+          if (Files.isRegularFile(file)) {
+            List<String> lines = Files.readAllLines(file);
+            Leftovers.Owner previous = lines.size() < 2 ? null : Leftovers.Owner.parse(lines.get(1));
+            String previousRun = lines.size() < 3 ? null : lines.get(2).strip();
+            if (previous != null && previousRun != null && !previousRun.equals(runId) && !previous.equals(owner)
+                && ownerAlive.test(previous)) {
+              // Another replay under this id is at work here: sharing its directory or container would mix
+              // one model's outputs into the other's report.
+              throw TimemachineException.conflict(
+                  "replay id " + replayId + " is in use on this host by another replay (workflow " + lines.get(0).strip()
+                      + ", run " + previousRun + ", process " + previous.pid() + ")",
+                  "a replay id is used once: start this replay with a fresh id");
+            }
+          }
+          Path tmp = dir.resolve(Leftovers.OWNER_FILE + ".tmp");
+          Files.writeString(tmp, info.getWorkflowId() + "\n" + owner + "\n" + runId + "\n");
+          Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+              java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+      } catch (IOException e) {
+        throw TimemachineException.unavailable("cannot write in the work directory " + dir + ": " + e, e);
+      }
     }
     return dir;
   }

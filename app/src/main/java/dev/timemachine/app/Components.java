@@ -167,7 +167,8 @@ public final class Components implements AutoCloseable {
 
   public TrainingActivitiesImpl trainingActivities() {
     return new TrainingActivitiesImpl(
-        sourceCheckout(), engine(), snapshots(), store(), config.workDir(), config.hostQueue(), Reaper.currentOwner());
+        sourceCheckout(), engine(), snapshots(), store(), config.workDir(), config.hostQueue(), Reaper.currentOwner(),
+        owner -> owner.host().equals(Reaper.currentOwner().host()) && Reaper.alive(owner));
   }
 
   /** The fleet selector over the same registries a replay resolves against. */

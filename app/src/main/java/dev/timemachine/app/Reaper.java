@@ -64,7 +64,7 @@ public final class Reaper {
   }
 
   /** Whether {@code owner} (on this host) is a live process: the same pid started at the same time. */
-  static boolean alive(Owner owner) {
+  public static boolean alive(Owner owner) {
     Optional<ProcessHandle> process = ProcessHandle.of(owner.pid());
     if (process.isEmpty() || !process.get().isAlive()) {
       return false;

@@ -107,6 +107,10 @@ public final class ReplayRunner {
         new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue(), config.heartbeatTimeoutSeconds())
             .withTransientDeadline(config.transientDeadline())
             .withHostPickupTimeout(config.hostPickupTimeout());
+    if (temporal.embedded()) {
+      // Two embedded CLIs are two Temporal servers: only the host can refuse the second of one id.
+      HostLocks.hold(config.workDir(), replayId);
+    }
     WorkflowExecution execution;
     try {
       execution = WorkflowClient.start(workflow::replay, writeBack ? request : request.withoutWriteBack());

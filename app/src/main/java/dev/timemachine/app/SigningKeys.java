@@ -66,7 +66,14 @@ public final class SigningKeys {
     }
     Path file = defaultKeyFile(config);
     if (!Files.exists(file)) {
-      create(file.getParent());
+      try {
+        create(file.getParent());
+      } catch (TimemachineException e) {
+        // Two first runs at once on a fresh home: the other made the default key first; use it.
+        if (e.type() != dev.timemachine.core.errors.ErrorType.CONFLICT || !Files.exists(file)) {
+          throw e;
+        }
+      }
     }
     return load(file);
   }
@@ -85,9 +92,16 @@ public final class SigningKeys {
       Files.createDirectories(dir);
       byte[] privatePem = (Ed25519Keys.toPem(pair.getPrivate()) + Ed25519Keys.toPem(pair.getPublic())).getBytes(StandardCharsets.US_ASCII);
       Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rw-------");
-      Files.createFile(keyFile, PosixFilePermissions.asFileAttribute(ownerOnly));
-      Files.setPosixFilePermissions(keyFile, ownerOnly); // whatever the umask made of the attribute
-      Files.write(keyFile, privatePem, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+      // Written whole beside it, then hard-linked into place: a concurrent reader sees no key or the whole
+      // key, and a link never replaces a file that another process created first.
+      Path tmp = Files.createTempFile(dir, ".signing-", ".tmp", PosixFilePermissions.asFileAttribute(ownerOnly));
+      try {
+        Files.setPosixFilePermissions(tmp, ownerOnly); // whatever the umask made of the attribute
+        Files.write(tmp, privatePem, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        Files.createLink(keyFile, tmp);
+      } finally {
+        Files.deleteIfExists(tmp);
+      }
       Files.write(publicFile, Ed25519Keys.toPem(pair.getPublic()).getBytes(StandardCharsets.US_ASCII), StandardOpenOption.CREATE_NEW,
           StandardOpenOption.WRITE);
     } catch (FileAlreadyExistsException e) {
