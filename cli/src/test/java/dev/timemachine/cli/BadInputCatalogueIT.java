@@ -289,6 +289,12 @@ class BadInputCatalogueIT {
           }
           return registerArgs("cat-m7@1", "python3 train.py", snapshot, outputWithMetrics(json.append('}').toString()));
         });
+    add(reg, "`--metrics-file ../secret.json` (outside the output directory)", 2, "INVALID_INPUT", "metrics file",
+        () -> {
+          Path out = outputWithMetrics("{\"accuracy\": 0.9}");
+          Files.writeString(out.getParent().resolve("secret.json"), "{\"s3cr3t_marker\": 1}");
+          return registerArgs("cat-outside@1", "python3 train.py", snapshot, out, "--metrics-file", "../secret.json");
+        });
     add(reg, "`--tolerance accuracy=abs` (no number)", 2, "INVALID_INPUT", "expected abs",
         () -> registerArgs("cat-t1@1", "python3 train.py", snapshot, original, "--tolerance", "accuracy=abs"));
     add(reg, "`--tolerance accuracy=abs:Infinity`", 2, "INVALID_INPUT", "finite",
@@ -487,6 +493,7 @@ class BadInputCatalogueIT {
     assertThat(kind).as("kind for %s (%s)", c.input(), message).isEqualTo(c.kind());
     assertThat(r.exit()).as("exit code for %s (%s)", c.input(), message).isEqualTo(c.exit());
     assertThat(message).as("what it says").contains(c.says());
+    assertThat(r.out() + r.err()).as("nothing read from outside what it may read is printed").doesNotContain("s3cr3t_marker");
 
     Map<String, String> after = tree();
     for (Map.Entry<String, String> e : before.entrySet()) {
