@@ -9,6 +9,7 @@ import dev.timemachine.workflow.ReplayProgress;
 import dev.timemachine.workflow.ReplayRequest;
 import dev.timemachine.workflow.ReplayResult;
 import dev.timemachine.workflow.ReplayWorkflow;
+import dev.timemachine.workflow.SearchAttributes;
 import io.temporal.api.common.v1.WorkflowExecution;
 import io.temporal.api.enums.v1.PendingActivityState;
 import io.temporal.api.enums.v1.TaskQueueType;
@@ -102,6 +103,7 @@ public final class ReplayRunner {
                 // outputs stay its own), and a second start while it runs fails instead of joining it.
                 .setWorkflowIdReusePolicy(WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE)
                 .setWorkflowIdConflictPolicy(WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
+                .setTypedSearchAttributes(SearchAttributes.atStart(modelSpec, SearchAttributes.Trigger.MANUAL))
                 .build());
     ReplayRequest request =
         new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue(), config.heartbeatTimeoutSeconds())
