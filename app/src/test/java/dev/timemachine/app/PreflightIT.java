@@ -18,23 +18,18 @@ import dev.timemachine.core.model.RecordedOutputs;
 import dev.timemachine.core.model.TrainingLimits;
 import dev.timemachine.core.model.Triplet;
 import dev.timemachine.core.ports.Progress;
+import dev.timemachine.samples.LocalRegistry;
 import dev.timemachine.samples.Services;
 import dev.timemachine.workflow.FleetResult;
 import dev.timemachine.workflow.ReplayResult;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -54,9 +49,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class PreflightIT {
-  private static final String REGISTRY = "127.0.0.1:5000";
-  private static final HttpClient HTTP = HttpClient.newHttpClient();
-
   @TempDir Path home;
   @TempDir Path work;
 
@@ -97,58 +89,6 @@ class PreflightIT {
     return repo.toUri().toString();
   }
 
-  private static String sha256(byte[] bytes) throws Exception {
-    return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-  }
-
-  private static HttpResponse<String> send(HttpRequest request) throws Exception {
-    return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
-  }
-
-  private static void pushBlob(String name, byte[] blob) throws Exception {
-    HttpResponse<String> started = send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/" + name + "/blobs/uploads/"))
-        .POST(HttpRequest.BodyPublishers.noBody()).build());
-    assertThat(started.statusCode()).as("blob upload started").isEqualTo(202);
-    String location = started.headers().firstValue("Location").orElseThrow();
-    URI upload = URI.create(location.startsWith("http") ? location : "http://" + REGISTRY + location);
-    String put = upload + (upload.getQuery() == null ? "?" : "&") + "digest=" + sha256(blob);
-    HttpResponse<String> done = send(HttpRequest.newBuilder(URI.create(put))
-        .header("Content-Type", "application/octet-stream").PUT(HttpRequest.BodyPublishers.ofByteArray(blob)).build());
-    assertThat(done.statusCode()).as("blob uploaded: %s", done.body()).isEqualTo(201);
-  }
-
-  /** Pushes a tiny image to a fresh repository of the local registry, through the registry API. */
-  private ImageRef pushThrowawayImage(String name) throws Exception {
-    byte[] config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"config\":{}}"
-        .getBytes(StandardCharsets.UTF_8);
-    byte[] layer = ("throwaway " + name).getBytes(StandardCharsets.UTF_8);
-    pushBlob(name, config);
-    pushBlob(name, layer);
-    byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-        + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + sha256(config) + "\",\"size\":" + config.length + "},"
-        + "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" + sha256(layer) + "\",\"size\":" + layer.length + "}]}")
-        .getBytes(StandardCharsets.UTF_8);
-    HttpResponse<String> put = send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/" + name + "/manifests/v1"))
-        .header("Content-Type", "application/vnd.oci.image.manifest.v1+json").PUT(HttpRequest.BodyPublishers.ofByteArray(manifest)).build());
-    assertThat(put.statusCode()).as("manifest pushed: %s", put.body()).isEqualTo(201);
-    return new ImageRef(REGISTRY + "/" + name, sha256(manifest));
-  }
-
-  private static void deleteImage(ImageRef image) throws Exception {
-    String name = image.repository().substring(REGISTRY.length() + 1);
-    HttpResponse<String> deleted = send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/" + name + "/manifests/" + image.digest()))
-        .DELETE().build());
-    assertThat(deleted.statusCode()).as("manifest deleted (the registry allows deletes): %s", deleted.body()).isEqualTo(202);
-  }
-
-  private static ImageRef sampleImage() throws Exception {
-    HttpResponse<String> head = send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/timemachine/churn-env/manifests/bookworm"))
-        .header("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
-        .method("HEAD", HttpRequest.BodyPublishers.noBody()).build());
-    assertThat(head.statusCode()).as("the sample image is in the registry (scripts/services.sh up pushes it)").isEqualTo(200);
-    return new ImageRef(REGISTRY + "/timemachine/churn-env", head.headers().firstValue("Docker-Content-Digest").orElseThrow());
-  }
-
   private DataRef snapshot(Components components, String content) throws Exception {
     Path dir = Files.createDirectories(work.resolve("data-" + content.hashCode()));
     Files.writeString(dir.resolve("train.csv"), "a,b\n1," + content + "\n");
@@ -165,8 +105,8 @@ class PreflightIT {
   /** Registers ok, noimage, nocommit and nodata versions; returns their specs in that order. */
   private List<String> register(Components components) throws Exception {
     String repo = repository();
-    sampleImage = sampleImage();
-    deletedImage = pushThrowawayImage("timemachine-it/preflight-" + unique);
+    sampleImage = LocalRegistry.sampleImage();
+    deletedImage = LocalRegistry.pushThrowaway("timemachine-it/preflight-" + unique);
     DataRef intact = snapshot(components, "intact-" + unique);
     DataRef broken = snapshot(components, "broken-" + unique);
     List<String> entry = List.of("python3", "train.py");
@@ -176,7 +116,7 @@ class PreflightIT {
     registry.register(version("nocommit-" + unique, new CodeRef(repo, dropped, entry, "."), sampleImage, intact));
     registry.register(version("nodata-" + unique, new CodeRef(repo, kept, entry, "."), sampleImage, broken));
     // After registration, as happens months later: the image is deleted, an object of a snapshot expires.
-    deleteImage(deletedImage);
+    LocalRegistry.delete(deletedImage);
     SnapshotManifest manifest = components.snapshots().readManifest(broken.snapshotUri());
     FileEntry labels = manifest.files().stream().filter(f -> f.path().equals("labels.csv")).findFirst().orElseThrow();
     deletedObject = SnapshotManifest.objectKey(labels.sha256());
