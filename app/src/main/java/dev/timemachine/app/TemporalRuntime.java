@@ -6,6 +6,7 @@ import dev.timemachine.workflow.ReplayWorkflowImpl;
 import dev.timemachine.workflow.SearchAttributes;
 import dev.timemachine.core.errors.TimemachineException;
 import io.grpc.Status;
+import org.slf4j.LoggerFactory;
 import io.grpc.StatusRuntimeException;
 import io.temporal.api.enums.v1.IndexedValueType;
 import io.temporal.api.operatorservice.v1.AddSearchAttributesRequest;
@@ -118,6 +119,12 @@ public final class TemporalRuntime implements AutoCloseable {
       }
     } catch (StatusRuntimeException e) {
       if (e.getStatus().getCode() == Status.Code.ALREADY_EXISTS) {
+        return;
+      }
+      if (e.getStatus().getCode() == Status.Code.UNAVAILABLE || e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED) {
+        // A server that is not up yet: the worker waits for it as before; scripts/temporal.sh registers them too.
+        LoggerFactory.getLogger(TemporalRuntime.class).warn(
+            "could not check the search attributes {} on {}: {}", SearchAttributes.NAMES, config.temporalAddress(), e.getStatus());
         return;
       }
       throw TimemachineException.configuration(

@@ -157,7 +157,12 @@ public class FleetReplayWorkflowImpl implements FleetReplayWorkflow {
           toCheck.add(batch.get(i));
         }
       }
-      gone = toCheck.isEmpty() ? Map.of() : fleet.preflight(toCheck);
+      try {
+        gone = toCheck.isEmpty() ? Map.of() : fleet.preflight(toCheck);
+      } catch (ActivityFailure failure) {
+        // The check only saves training hosts; without it every version is replayed and decides for itself.
+        log.warn("the pre-flight check of fleet {} failed; replaying every version: {}", fleetId, Failures.describe(failure));
+      }
     }
     FleetSummary.Entry[] entries = new FleetSummary.Entry[batch.size()];
     List<Promise<Void>> window = new ArrayList<>();

@@ -72,10 +72,14 @@ final class FakeFleet {
     /** What the pre-flight check says is gone, by spec; {@code gone@*} versions are always gone. */
     final Map<String, String> gone = new ConcurrentHashMap<>();
     final List<List<String>> checked = Collections.synchronizedList(new ArrayList<>());
+    RuntimeException preflightFailure;
 
     @Override
     public Map<String, String> preflight(List<String> specs) {
       checked.add(List.copyOf(specs));
+      if (preflightFailure != null) {
+        throw preflightFailure;
+      }
       Map<String, String> found = new TreeMap<>();
       specs.forEach(spec -> {
         if (gone.containsKey(spec)) {

@@ -121,6 +121,19 @@ class FleetReplayWorkflowTest {
   }
 
   @Test
+  void a_pre_flight_check_that_fails_leaves_every_version_to_its_replay() {
+    activities.specs = List.of("ok@1", "gone@2");
+    activities.preflightFailure = io.temporal.failure.ApplicationFailure.newNonRetryableFailure(
+        "the model registry at http://127.0.0.1:5050 did not answer", "UNAVAILABLE");
+
+    FleetResult result = stub().run(request(2, 0));
+
+    assertThat(activities.checked).as("the check was tried").hasSize(1);
+    assertThat(FakeFleet.Child.started).as("an outage of the check is no verdict: both replayed").hasSize(2);
+    assertThat(result.verdicts()).containsEntry("REPRODUCED_BITWISE", 2).doesNotContainKey("INPUTS_UNVERIFIABLE");
+  }
+
+  @Test
   void a_large_fleet_continues_as_new_in_batches_and_keeps_every_entry() {
     activities.specs = List.of("ok@1", "ok@2", "ok@3", "ok@4", "ok@5", "ok@6", "ok@7");
 
