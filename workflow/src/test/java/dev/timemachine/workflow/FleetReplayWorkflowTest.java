@@ -114,7 +114,8 @@ class FleetReplayWorkflowTest {
     assertThat(gone.reason()).as("the reason names the missing input").contains("image registry.test/gone").contains("pre-flight");
     assertThat(gone.reportUri()).as("no replay, no report").isNull();
     assertThat(result.verdicts()).containsEntry("INPUTS_UNVERIFIABLE", 1).containsEntry("REPRODUCED_BITWISE", 2);
-    var child = env.getWorkflowClient().newUntypedWorkflowStub(FakeFleet.Child.started.get(0)).describe().getTypedSearchAttributes();
+    String first = summary().entries().get(0).replayId();
+    var child = env.getWorkflowClient().newUntypedWorkflowStub(first).describe().getTypedSearchAttributes();
     assertThat(child.get(SearchAttributes.TRIGGER)).as("a fleet's replay is indexed as triggered by the fleet").isEqualTo("fleet");
     assertThat(child.get(SearchAttributes.MODEL)).isEqualTo("ok");
     assertThat(child.get(SearchAttributes.VERSION)).isEqualTo("1");
