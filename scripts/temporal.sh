@@ -32,20 +32,41 @@ ready() {
   "$BIN" operator namespace describe --address "127.0.0.1:$PORT" --namespace default >/dev/null 2>&1
 }
 
+# The custom search attributes timemachine indexes replays by (dev.timemachine.workflow.SearchAttributes),
+# all of type Keyword. Registered on every `up`, also against a server that already runs: no restart.
+SEARCH_ATTRIBUTES=(TimemachineModel TimemachineVersion TimemachineVerdict TimemachineTrigger)
+
+listed() {
+  "$BIN" operator search-attribute list --address "127.0.0.1:$PORT" --namespace default 2>/dev/null | grep -qw "$1"
+}
+
+# One at a time, each until it is listed: two registrations in flight can overwrite each other's mapping.
+register_search_attributes() {
+  local name
+  for name in "${SEARCH_ATTRIBUTES[@]}"; do
+    listed "$name" && continue
+    "$BIN" operator search-attribute create --address "127.0.0.1:$PORT" --namespace default --type Keyword --name "$name" \
+      >/dev/null 2>&1 || true
+    for _ in $(seq 40); do listed "$name" && break; sleep 0.25; done
+    listed "$name" || die "cannot register the search attribute $name (Keyword) on 127.0.0.1:$PORT"
+    log "registered search attribute $name"
+  done
+}
+
 pid() { [ -f "$STATE/server.pid" ] && cat "$STATE/server.pid"; }
 
 alive() { local p; p=$(pid) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 
 up() {
   ensure_binary
-  if ready; then log "already running on 127.0.0.1:$PORT"; return; fi
+  if ready; then log "already running on 127.0.0.1:$PORT"; register_search_attributes; return; fi
   log "starting the dev server on 127.0.0.1:$PORT (database $STATE/temporal.db)"
   local start=$SECONDS
   setsid "$BIN" server start-dev --headless --ip 127.0.0.1 --port "$PORT" --db-filename "$STATE/temporal.db" \
     --log-level warn >>"$STATE/server.log" 2>&1 < /dev/null &
   echo $! >"$STATE/server.pid"
   for _ in $(seq 120); do
-    if ready; then log "ready in $((SECONDS - start)) s"; return; fi
+    if ready; then log "ready in $((SECONDS - start)) s"; register_search_attributes; return; fi
     alive || { tail -20 "$STATE/server.log" >&2; die "the dev server exited"; }
     sleep 0.5
   done

@@ -1,6 +1,8 @@
 package dev.timemachine.activities;
 
+import dev.timemachine.core.check.Preflight;
 import dev.timemachine.core.errors.ErrorType;
+import io.temporal.activity.Activity;
 import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.fleet.FleetIds;
 import dev.timemachine.core.fleet.FleetSummary;
@@ -29,11 +31,26 @@ public final class FleetActivitiesImpl implements FleetActivities {
   private final ModelCatalog catalog;
   private final ObjectStore store;
   private final FleetAlerts alerts;
+  private final Preflight preflight;
 
-  public FleetActivitiesImpl(ModelCatalog catalog, ObjectStore store, FleetAlerts alerts) {
+  public FleetActivitiesImpl(ModelCatalog catalog, ObjectStore store, FleetAlerts alerts, Preflight preflight) {
     this.catalog = catalog;
     this.store = store;
     this.alerts = alerts;
+    this.preflight = preflight;
+  }
+
+  @Override
+  public Map<String, String> preflight(List<String> specs) {
+    Map<String, String> gone = new LinkedHashMap<>();
+    var context = Activity.getExecutionContext();
+    for (String spec : specs) {
+      Preflight.Result result = preflight.check(spec, false, message -> context.heartbeat(spec + ": " + message));
+      if (result.missing()) {
+        gone.put(spec, "pre-flight check: " + result.reason());
+      }
+    }
+    return gone;
   }
 
   @Override

@@ -79,7 +79,10 @@ public final class BacktestRunner {
     BacktestWorkflow workflow =
         client.newWorkflowStub(
             BacktestWorkflow.class,
-            WorkflowOptions.newBuilder().setWorkflowId(backtestId).setTaskQueue(config.controlQueue()).build());
+            WorkflowOptions.newBuilder().setWorkflowId(backtestId).setTaskQueue(config.controlQueue())
+                .setTypedSearchAttributes(dev.timemachine.workflow.SearchAttributes.atStart(
+                    modelSpec, dev.timemachine.workflow.SearchAttributes.Trigger.BACKTEST))
+                .build());
     BacktestRequest request =
         new BacktestRequest(backtestId, modelSpec, newData, against, limits, config.trainingQueue(),
             config.heartbeatTimeoutSeconds());

@@ -171,13 +171,20 @@ public final class Components implements AutoCloseable {
         owner -> owner.host().equals(Reaper.currentOwner().host()) && Reaper.alive(owner));
   }
 
+  /** The pre-flight check over the registries, git, the image registries' API and the stores. */
+  public dev.timemachine.core.check.Preflight preflight() {
+    return new dev.timemachine.core.check.Preflight(
+        registries(), sourceCheckout(), new dev.timemachine.adapters.oci.RegistryManifests(), snapshots());
+  }
+
   /** The fleet selector over the same registries a replay resolves against. */
   public FleetCatalog fleetCatalog() {
     return new FleetCatalog(registries(), "manifest");
   }
 
   public FleetActivitiesImpl fleetActivities() {
-    return new FleetActivitiesImpl(fleetCatalog(), store(), WebhookAlerts.from(config.worker().alertWebhook(), store().rootUri()));
+    return new FleetActivitiesImpl(fleetCatalog(), store(), WebhookAlerts.from(config.worker().alertWebhook(), store().rootUri()),
+        preflight());
   }
 
   @Override

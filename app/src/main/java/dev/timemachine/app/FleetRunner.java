@@ -47,7 +47,12 @@ public final class FleetRunner {
   public FleetResult run(FleetRequest request, PrintWriter progress) {
     String workflowId = "fleet-" + request.effectiveName() + "-" + LocalDateTime.now(ZoneOffset.UTC).format(STAMP);
     FleetReplayWorkflow workflow = temporal.client().newWorkflowStub(FleetReplayWorkflow.class,
-        WorkflowOptions.newBuilder().setWorkflowId(workflowId).setTaskQueue(config.controlQueue()).build());
+        WorkflowOptions.newBuilder().setWorkflowId(workflowId).setTaskQueue(config.controlQueue())
+            .setTypedSearchAttributes(io.temporal.common.SearchAttributes.newBuilder()
+                .set(dev.timemachine.workflow.SearchAttributes.TRIGGER,
+                    dev.timemachine.workflow.SearchAttributes.Trigger.of(request.trigger()).value())
+                .build())
+            .build());
     WorkflowClient.start(workflow::run, request);
     progress.printf("fleet %s started (workflow %s, selector %s, concurrency %d)%n", request.effectiveName(), workflowId,
         request.selector(), request.effectiveConcurrency());

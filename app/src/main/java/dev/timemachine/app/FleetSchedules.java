@@ -59,7 +59,12 @@ public final class FleetSchedules {
         .setAction(ScheduleActionStartWorkflow.newBuilder()
             .setWorkflowType(FleetReplayWorkflow.class)
             .setArguments(fleet)
-            .setOptions(WorkflowOptions.newBuilder().setWorkflowId("fleet-" + name).setTaskQueue(config.controlQueue()).build())
+            .setOptions(WorkflowOptions.newBuilder().setWorkflowId("fleet-" + name).setTaskQueue(config.controlQueue())
+                .setTypedSearchAttributes(io.temporal.common.SearchAttributes.newBuilder()
+                    .set(dev.timemachine.workflow.SearchAttributes.TRIGGER,
+                        dev.timemachine.workflow.SearchAttributes.Trigger.SCHEDULE.value())
+                    .build())
+                .build())
             .build())
         .setSpec(ScheduleSpec.newBuilder()
             .setCronExpressions(List.of(settings.cron()))

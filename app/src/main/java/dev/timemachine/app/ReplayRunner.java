@@ -9,6 +9,7 @@ import dev.timemachine.workflow.ReplayProgress;
 import dev.timemachine.workflow.ReplayRequest;
 import dev.timemachine.workflow.ReplayResult;
 import dev.timemachine.workflow.ReplayWorkflow;
+import dev.timemachine.workflow.SearchAttributes;
 import io.temporal.api.common.v1.WorkflowExecution;
 import io.temporal.api.enums.v1.PendingActivityState;
 import io.temporal.api.enums.v1.TaskQueueType;
@@ -102,6 +103,7 @@ public final class ReplayRunner {
                 // outputs stay its own), and a second start while it runs fails instead of joining it.
                 .setWorkflowIdReusePolicy(WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE)
                 .setWorkflowIdConflictPolicy(WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
+                .setTypedSearchAttributes(SearchAttributes.atStart(modelSpec, SearchAttributes.Trigger.MANUAL))
                 .build());
     ReplayRequest request =
         new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue(), config.heartbeatTimeoutSeconds())
@@ -118,6 +120,8 @@ public final class ReplayRunner {
       throw TimemachineException.conflict(
           "replay id " + replayId + " is taken: a replay with this id is running or has finished, and an id is used once",
           "leave out --replay-id for a fresh one, or choose another");
+    } catch (io.temporal.client.WorkflowServiceException e) {
+      throw unregisteredSearchAttributes(e, config);
     }
     progress.printf("replay %s of %s started (workflow %s)%n", replayId, modelSpec, execution.getWorkflowId());
     if (!temporal.embedded()) {
@@ -125,6 +129,22 @@ public final class ReplayRunner {
     }
     progress.flush();
     return await(execution, progress);
+  }
+
+  /**
+   * A start the server refused because timemachine's search attributes are not registered, as one
+   * actionable error; any other refusal unchanged.
+   */
+  static RuntimeException unregisteredSearchAttributes(io.temporal.client.WorkflowServiceException e, Config config) {
+    if (e.getCause() instanceof io.grpc.StatusRuntimeException status
+        && status.getStatus().getCode() == io.grpc.Status.Code.INVALID_ARGUMENT
+        && String.valueOf(status.getStatus().getDescription()).toLowerCase(java.util.Locale.ROOT).contains("search attribute")) {
+      return TimemachineException.configuration(
+          "the Temporal server at " + config.temporalAddress() + " does not know the search attributes "
+              + SearchAttributes.NAMES + ": " + status.getStatus().getDescription(),
+          "start a timemachine worker against it once (it registers them), or run scripts/temporal.sh up");
+    }
+    return e;
   }
 
   /** Waits for a started replay, e.g. one started by the nightly job, with progress. */

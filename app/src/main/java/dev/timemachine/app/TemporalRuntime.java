@@ -3,6 +3,17 @@ package dev.timemachine.app;
 import dev.timemachine.workflow.BacktestWorkflowImpl;
 import dev.timemachine.workflow.FleetReplayWorkflowImpl;
 import dev.timemachine.workflow.ReplayWorkflowImpl;
+import dev.timemachine.workflow.SearchAttributes;
+import dev.timemachine.core.errors.TimemachineException;
+import io.grpc.Status;
+import org.slf4j.LoggerFactory;
+import io.grpc.StatusRuntimeException;
+import io.temporal.api.enums.v1.IndexedValueType;
+import io.temporal.api.operatorservice.v1.AddSearchAttributesRequest;
+import io.temporal.api.operatorservice.v1.ListSearchAttributesRequest;
+import io.temporal.serviceclient.OperatorServiceStubs;
+import io.temporal.serviceclient.OperatorServiceStubsOptions;
+import java.util.concurrent.TimeUnit;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
 import io.temporal.serviceclient.WorkflowServiceStubs;
@@ -64,11 +75,65 @@ public final class TemporalRuntime implements AutoCloseable {
                   .setWorkflowClientOptions(WorkflowClientOptions.newBuilder().setNamespace(config.namespace()).build())
                   .setWorkerFactoryOptions(WorkerFactoryOptions.newBuilder().build())
                   .build());
+      SearchAttributes.ALL.forEach(key -> env.registerSearchAttribute(key.getName(), IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD));
       return new TemporalRuntime(env, env.getWorkflowServiceStubs(), env.getWorkflowClient(), env.getWorkerFactory());
     }
     WorkflowServiceStubs service = WorkflowServiceStubs.newServiceStubs(config.temporal().serviceStubsOptions(scope));
     WorkflowClient client = WorkflowClient.newInstance(service, config.temporal().clientOptions());
     return new TemporalRuntime(null, service, client, WorkerFactory.newInstance(client));
+  }
+
+  /**
+   * Registers those of timemachine's search attributes ({@link SearchAttributes}) that the namespace
+   * lacks, so that workflows can set them; idempotent, one list call when all are there. A server that
+   * refuses (no operator permission) is a {@code CONFIGURATION} error naming the command that
+   * registers them. {@code scripts/temporal.sh} registers them on the dev server as well.
+   */
+  public void ensureSearchAttributes(Config config) {
+    if (embedded != null) {
+      return;
+    }
+    try {
+      OperatorServiceStubs operator = OperatorServiceStubs.newServiceStubs(
+          OperatorServiceStubsOptions.newBuilder(service.getOptions()).validateAndBuildWithDefaults());
+      try {
+        // One at a time, each until listed: two registrations in flight can overwrite each other's mapping.
+        for (String name : SearchAttributes.NAMES) {
+          for (int attempt = 0; attempt < 40 && !listed(operator, config, name); attempt++) {
+            if (attempt % 10 == 0) {
+              try {
+                operator.blockingStub().withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .addSearchAttributes(AddSearchAttributesRequest.newBuilder().setNamespace(config.namespace())
+                        .putSearchAttributes(name, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD).build());
+              } catch (StatusRuntimeException e) {
+                if (e.getStatus().getCode() != Status.Code.ALREADY_EXISTS) {
+                  throw e;
+                }
+              }
+            }
+            sleepQuietly(250);
+          }
+        }
+      } finally {
+        operator.shutdown();
+      }
+    } catch (StatusRuntimeException e) {
+      if (e.getStatus().getCode() == Status.Code.ALREADY_EXISTS) {
+        return;
+      }
+      if (e.getStatus().getCode() == Status.Code.UNAVAILABLE || e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED) {
+        // A server that is not up yet: the worker waits for it as before; scripts/temporal.sh registers them too.
+        LoggerFactory.getLogger(TemporalRuntime.class).warn(
+            "could not check the search attributes {} on {}: {}", SearchAttributes.NAMES, config.temporalAddress(), e.getStatus());
+        return;
+      }
+      throw TimemachineException.configuration(
+          "cannot register the search attributes " + SearchAttributes.NAMES + " on " + config.temporalAddress()
+              + " (namespace " + config.namespace() + "): " + e.getStatus().getCode() + " " + e.getStatus().getDescription(),
+          "register them once with `temporal operator search-attribute create --namespace " + config.namespace()
+              + " --name TimemachineModel --type Keyword` (and TimemachineVersion, TimemachineVerdict, TimemachineTrigger),"
+              + " or run scripts/temporal.sh up");
+    }
   }
 
   public WorkflowClient client() {
@@ -81,6 +146,20 @@ public final class TemporalRuntime implements AutoCloseable {
 
   public boolean embedded() {
     return embedded != null;
+  }
+
+  private static boolean listed(OperatorServiceStubs operator, Config config, String name) {
+    return operator.blockingStub().withDeadlineAfter(10, TimeUnit.SECONDS)
+        .listSearchAttributes(ListSearchAttributesRequest.newBuilder().setNamespace(config.namespace()).build())
+        .getCustomAttributesMap().containsKey(name);
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** Registers the workflow and activities for the given queues and starts polling. */
@@ -113,6 +192,8 @@ public final class TemporalRuntime implements AutoCloseable {
     if (embedded != null) {
       embedded.start();
     } else {
+      // Before any workflow of this worker sets one of them.
+      ensureSearchAttributes(config);
       factory.start();
     }
   }

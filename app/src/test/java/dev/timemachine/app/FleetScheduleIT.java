@@ -58,7 +58,13 @@ class FleetScheduleIT {
       schedules.create(name, new FleetSchedules.Settings("0 2 * * *", "Europe/Berlin", Duration.ofMinutes(5), Duration.ofHours(6)),
           request);
       try {
-        assertThat(schedules.list()).as("fleet schedules listed").anyMatch(s -> s.getScheduleId().equals(name));
+        // Listing goes through visibility, which is eventually consistent: a loaded server lists a new schedule late.
+        var listed = schedules.list();
+        for (int i = 0; i < 40 && listed.stream().noneMatch(s -> s.getScheduleId().equals(name)); i++) {
+          Thread.sleep(250);
+          listed = schedules.list();
+        }
+        assertThat(listed).as("fleet schedules listed").anyMatch(s -> s.getScheduleId().equals(name));
         var described = schedules.describe(name);
         assertThat(described.getSchedule().getPolicy().getOverlap().name()).isEqualTo("SCHEDULE_OVERLAP_POLICY_SKIP");
         assertThat(described.getSchedule().getSpec().getTimeZoneName()).isEqualTo("Europe/Berlin");

@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
       SnapshotCommand.class,
       ModelsCommand.class,
       FleetCommand.class,
+      CheckCommand.class,
+      ReplaysCommand.class,
       ScheduleCommand.class,
       WorkerCommand.class,
       KeysCommand.class,

@@ -18,6 +18,13 @@ public interface FleetActivities {
    */
   Map<String, ReplayResult> finishedReplays(List<String> replayIds);
 
+  /**
+   * The pre-flight check of {@code specs} (no checkout, pull or training): by spec, why each version
+   * whose inputs are gone cannot be replayed. A version whose check could not reach a service is not
+   * in the answer: its replay decides.
+   */
+  Map<String, String> preflight(List<String> specs);
+
   /** Writes one run's entries, once, under {@code fleets/<fleetId>/part-NNNNN.json}. */
   void writePart(String fleetId, int part, List<FleetSummary.Entry> entries);
 

@@ -3,6 +3,7 @@ package dev.timemachine.workflow;
 import dev.timemachine.core.fleet.FleetIds;
 import dev.timemachine.core.fleet.FleetSummary;
 import dev.timemachine.core.fleet.Selection;
+import dev.timemachine.core.grading.Verdict;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.api.enums.v1.ParentClosePolicy;
 import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
@@ -39,6 +40,14 @@ public class FleetReplayWorkflowImpl implements FleetReplayWorkflow {
   /** Set by Temporal on workflows a schedule starts: the time it was due, also for a backfill. */
   static final SearchAttributeKey<OffsetDateTime> SCHEDULED_START =
       SearchAttributeKey.forOffsetDateTime("TemporalScheduledStartTime");
+
+  /**
+   * The change id of the pre-flight check: each batch's versions are checked ({@link
+   * FleetActivities#preflight}) before any replay starts, and a version whose inputs are gone is an
+   * {@code INPUTS_UNVERIFIABLE} entry without a child; children carry the search attributes of their
+   * model, version and trigger {@code fleet}.
+   */
+  static final String PREFLIGHT = "preflight-check";
 
   private static final DateTimeFormatter NIGHT = DateTimeFormatter.ofPattern("yyyyMMdd");
   private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HHmmss");
@@ -139,6 +148,22 @@ public class FleetReplayWorkflowImpl implements FleetReplayWorkflow {
   private List<FleetSummary.Entry> replayBatch(FleetRequest request, String night, List<String> batch) {
     List<String> ids = batch.stream().map(spec -> FleetIds.replayId(spec, night)).toList();
     Map<String, ReplayResult> finished = batch.isEmpty() ? Map.of() : fleet.finishedReplays(ids);
+    boolean preflight = Workflow.getVersion(PREFLIGHT, Workflow.DEFAULT_VERSION, 1) != Workflow.DEFAULT_VERSION;
+    Map<String, String> gone = Map.of();
+    if (preflight) {
+      List<String> toCheck = new ArrayList<>();
+      for (int i = 0; i < batch.size(); i++) {
+        if (!finished.containsKey(ids.get(i))) {
+          toCheck.add(batch.get(i));
+        }
+      }
+      try {
+        gone = toCheck.isEmpty() ? Map.of() : fleet.preflight(toCheck);
+      } catch (ActivityFailure failure) {
+        // The check only saves training hosts; without it every version is replayed and decides for itself.
+        log.warn("the pre-flight check of fleet {} failed; replaying every version: {}", fleetId, Failures.describe(failure));
+      }
+    }
     FleetSummary.Entry[] entries = new FleetSummary.Entry[batch.size()];
     List<Promise<Void>> window = new ArrayList<>();
     int limit = request.effectiveConcurrency();
@@ -151,6 +176,14 @@ public class FleetReplayWorkflowImpl implements FleetReplayWorkflow {
         done++;
         continue;
       }
+      String missing = gone.get(spec);
+      if (missing != null) {
+        // Its inputs are gone: training it would only say so later, after taking a host.
+        entries[i] = new FleetSummary.Entry(spec, replayId, Verdict.INPUTS_UNVERIFIABLE.name(), missing, null, false, 0,
+            null, null);
+        done++;
+        continue;
+      }
       while (window.size() >= limit) {
         Promise.anyOf(window).get();
         window.removeIf(Promise::isCompleted);
@@ -160,7 +193,7 @@ public class FleetReplayWorkflowImpl implements FleetReplayWorkflow {
       }
       int slot = i;
       long started = Workflow.currentTimeMillis();
-      ReplayWorkflow child = Workflow.newChildWorkflowStub(ReplayWorkflow.class, childOptions(replayId));
+      ReplayWorkflow child = Workflow.newChildWorkflowStub(ReplayWorkflow.class, childOptions(replayId, preflight ? spec : null));
       ReplayRequest replay =
           new ReplayRequest(replayId, spec, request.limits(), request.trainingTaskQueue(), request.heartbeatTimeoutSeconds(),
               request.skipWriteBack());
@@ -187,8 +220,13 @@ public class FleetReplayWorkflowImpl implements FleetReplayWorkflow {
     return List.of(entries);
   }
 
-  private static ChildWorkflowOptions childOptions(String replayId) {
-    return ChildWorkflowOptions.newBuilder()
+  /** With {@code indexedSpec} (since {@value #PREFLIGHT}): the child's search attributes. */
+  private static ChildWorkflowOptions childOptions(String replayId, String indexedSpec) {
+    ChildWorkflowOptions.Builder options = ChildWorkflowOptions.newBuilder();
+    if (indexedSpec != null) {
+      options.setTypedSearchAttributes(SearchAttributes.atStart(indexedSpec, SearchAttributes.Trigger.FLEET));
+    }
+    return options
         .setWorkflowId(replayId)
         // A replay that completed has its report, which finishedReplays found; one that failed may run again.
         .setWorkflowIdReusePolicy(WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY)

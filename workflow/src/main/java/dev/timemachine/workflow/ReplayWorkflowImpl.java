@@ -53,6 +53,12 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
   /** The change id of the pickup timeout on host-pinned steps and the failover to another host. */
   static final String HOST_FAILOVER = "host-failover";
 
+  /**
+   * The change id of indexing: a replay that ends upserts its model, version and verdict as search
+   * attributes ({@link SearchAttributes}), so visibility queries find it by verdict.
+   */
+  static final String SEARCH_ATTRIBUTES = "search-attributes";
+
   /** How many training hosts a replay is handed to before it ends with {@code ERROR}. */
   static final int MAX_HOSTS = 3;
 
@@ -597,7 +603,7 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
           + "); no verdict, nothing written back";
       log.warn("replay {}: {}", request.replayId(), reason);
       step = "done";
-      return new ReplayResult(request.replayId(), Verdict.ERROR, reason, null, null, service);
+      return indexed(report, new ReplayResult(request.replayId(), Verdict.ERROR, reason, null, null, service));
     }
     leave("report");
     String writeBackProblem = null;
@@ -612,9 +618,23 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     }
     recordMetrics(written);
     step = "done";
-    return new ReplayResult(
+    return indexed(report, new ReplayResult(
         request.replayId(), written.verdict(), written.verdictReason(), uri, writeBackProblem,
-        written.error() == null ? null : written.error().service());
+        written.error() == null ? null : written.error().service()));
+  }
+
+  /**
+   * Since {@value #SEARCH_ATTRIBUTES}: upserts the resolved model and version and the verdict, so that
+   * {@code timemachine replays list --verdict} and the Temporal UI find the replay. Older replays end
+   * without it (their histories have no marker here).
+   */
+  private static ReplayResult indexed(Report report, ReplayResult result) {
+    if (Workflow.getVersion(SEARCH_ATTRIBUTES, Workflow.DEFAULT_VERSION, 1) != Workflow.DEFAULT_VERSION) {
+      Workflow.upsertTypedSearchAttributes(
+          SearchAttributes.atEnd(report.version == null ? null : report.version.model(), result.verdict())
+              .toArray(io.temporal.common.SearchAttributeUpdate<?>[]::new));
+    }
+    return result;
   }
 
   /** The service a failure names, else what the step talks to. */
@@ -690,7 +710,7 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     }
     recordMetrics(written);
     step = "done";
-    return new ReplayResult(request.replayId(), written.verdict(), written.verdictReason(), uri, writeBackProblem);
+    return indexed(report, new ReplayResult(request.replayId(), written.verdict(), written.verdictReason(), uri, writeBackProblem));
   }
 
   /**

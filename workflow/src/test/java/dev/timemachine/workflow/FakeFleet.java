@@ -74,6 +74,27 @@ final class FakeFleet {
     FleetSummary previous;
     final List<String> alerts = Collections.synchronizedList(new ArrayList<>());
     RuntimeException alertFailure;
+    /** What the pre-flight check says is gone, by spec; {@code gone@*} versions are always gone. */
+    final Map<String, String> gone = new ConcurrentHashMap<>();
+    final List<List<String>> checked = Collections.synchronizedList(new ArrayList<>());
+    RuntimeException preflightFailure;
+
+    @Override
+    public Map<String, String> preflight(List<String> specs) {
+      checked.add(List.copyOf(specs));
+      if (preflightFailure != null) {
+        throw preflightFailure;
+      }
+      Map<String, String> found = new TreeMap<>();
+      specs.forEach(spec -> {
+        if (gone.containsKey(spec)) {
+          found.put(spec, gone.get(spec));
+        } else if (spec.startsWith("gone@")) {
+          found.put(spec, "pre-flight check: environment: image registry.test/gone@sha256:00 is gone from its registry");
+        }
+      });
+      return found;
+    }
 
     @Override
     public void alert(String fleetId) {

@@ -40,6 +40,7 @@ class FleetReplayWorkflowTest {
   void start() {
     FakeFleet.Child.reset();
     env = TestWorkflowEnvironment.newInstance();
+    ReplayWorkflowTest.registerSearchAttributes(env);
     Worker worker = env.newWorker(QUEUE);
     worker.registerWorkflowImplementationTypes(FleetReplayWorkflowImpl.class, FakeFleet.Child.class);
     worker.registerActivitiesImplementations(activities);
@@ -96,6 +97,41 @@ class FleetReplayWorkflowTest {
     assertThat(result.newFailures()).as("nothing to compare with on the first night").isEmpty();
     assertThat(activities.alerts).as("no alert without a new failure").isEmpty();
     assertThat(result.fleetId()).startsWith("nightly-" + summary.night() + "-");
+  }
+
+  @Test
+  void a_version_whose_inputs_are_gone_is_inputs_unverifiable_before_any_replay_starts() {
+    activities.specs = List.of("ok@1", "gone@2", "ok@3");
+
+    FleetResult result = stub().run(request(2, 0));
+
+    assertThat(activities.checked).as("one pre-flight check per batch, before the replays")
+        .containsExactly(List.of("ok@1", "gone@2", "ok@3"));
+    assertThat(FakeFleet.Child.started).as("children started").hasSize(2)
+        .noneMatch(id -> id.startsWith("replay-gone-2"));
+    FleetSummary.Entry gone = summary().entries().get(1);
+    assertThat(gone.verdict()).isEqualTo("INPUTS_UNVERIFIABLE");
+    assertThat(gone.reason()).as("the reason names the missing input").contains("image registry.test/gone").contains("pre-flight");
+    assertThat(gone.reportUri()).as("no replay, no report").isNull();
+    assertThat(result.verdicts()).containsEntry("INPUTS_UNVERIFIABLE", 1).containsEntry("REPRODUCED_BITWISE", 2);
+    String first = summary().entries().get(0).replayId();
+    var child = env.getWorkflowClient().newUntypedWorkflowStub(first).describe().getTypedSearchAttributes();
+    assertThat(child.get(SearchAttributes.TRIGGER)).as("a fleet's replay is indexed as triggered by the fleet").isEqualTo("fleet");
+    assertThat(child.get(SearchAttributes.MODEL)).isEqualTo("ok");
+    assertThat(child.get(SearchAttributes.VERSION)).isEqualTo("1");
+  }
+
+  @Test
+  void a_pre_flight_check_that_fails_leaves_every_version_to_its_replay() {
+    activities.specs = List.of("ok@1", "gone@2");
+    activities.preflightFailure = io.temporal.failure.ApplicationFailure.newNonRetryableFailure(
+        "the model registry at http://127.0.0.1:5050 did not answer", "UNAVAILABLE");
+
+    FleetResult result = stub().run(request(2, 0));
+
+    assertThat(activities.checked).as("the check was tried").hasSize(1);
+    assertThat(FakeFleet.Child.started).as("an outage of the check is no verdict: both replayed").hasSize(2);
+    assertThat(result.verdicts()).containsEntry("REPRODUCED_BITWISE", 2).doesNotContainKey("INPUTS_UNVERIFIABLE");
   }
 
   @Test

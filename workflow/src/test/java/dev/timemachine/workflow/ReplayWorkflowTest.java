@@ -61,6 +61,7 @@ class ReplayWorkflowTest {
             .reportEvery(com.uber.m3.util.Duration.ofMillis(10));
     env = TestWorkflowEnvironment.newInstance(
         io.temporal.testing.TestEnvironmentOptions.newBuilder().setMetricsScope(scope).build());
+    registerSearchAttributes(env);
     Worker controlWorker = env.newWorker(CONTROL_QUEUE);
     controlWorker.registerWorkflowImplementationTypes(ReplayWorkflowImpl.class);
     controlWorker.registerActivitiesImplementations(control);
@@ -73,6 +74,12 @@ class ReplayWorkflowTest {
             ReplayWorkflow.class,
             WorkflowOptions.newBuilder().setWorkflowId("replay-test-1").setTaskQueue(CONTROL_QUEUE).build());
     return workflow.replay(request);
+  }
+
+  /** Registers timemachine's search attributes, as scripts/temporal.sh does on the dev server. */
+  static void registerSearchAttributes(TestWorkflowEnvironment env) {
+    SearchAttributes.ALL.forEach(
+        key -> env.registerSearchAttribute(key.getName(), io.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD));
   }
 
   /**
@@ -121,6 +128,10 @@ class ReplayWorkflowTest {
         .as("replays counted by verdict").isEqualTo(1.0);
     assertThat(meters.get("timemachine_step_duration").tag("step", "train").timer().count())
         .as("training time recorded").isEqualTo(1);
+    var indexed = env.getWorkflowClient().newUntypedWorkflowStub("replay-test-1").describe().getTypedSearchAttributes();
+    assertThat(indexed.get(SearchAttributes.VERDICT)).as("verdict upserted for visibility").isEqualTo("REPRODUCED_BITWISE");
+    assertThat(indexed.get(SearchAttributes.MODEL)).as("model upserted").isEqualTo(Fixtures.version(Map.of()).model().name());
+    assertThat(indexed.get(SearchAttributes.VERSION)).as("version upserted").isEqualTo(Fixtures.version(Map.of()).model().version());
   }
 
   @Test

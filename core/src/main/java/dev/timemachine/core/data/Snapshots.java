@@ -324,6 +324,60 @@ public final class Snapshots {
     return Json.parse(bytes, SnapshotManifest.class, snapshot.uriOf(MANIFEST));
   }
 
+  /**
+   * Whether a snapshot can still be restored, without restoring it: its manifest is there and hashes to
+   * the recorded root digest, and every file's object exists with the recorded size (a HEAD or stat
+   * per object, asked in parallel); with {@code deep}, every object is also read and re-hashed.
+   * Returns what is wrong, one line each, the first {@value #MAX_PROBLEMS}; empty when all is there.
+   * A store that cannot be reached throws ({@code UNAVAILABLE}, {@code CONFIGURATION}): an outage is
+   * not a missing file.
+   */
+  public List<String> check(DataRef data, boolean deep, Progress progress) {
+    SnapshotManifest manifest;
+    try {
+      manifest = readManifest(data.snapshotUri());
+    } catch (InputUnverifiableException e) {
+      return List.of(e.getMessage());
+    }
+    String stored = Digests.rootDigest(manifest.files());
+    if (!stored.equals(data.rootDigest())) {
+      return List.of("snapshot manifest " + data.snapshotUri() + "/" + MANIFEST + " hashes to " + stored + ", recorded "
+          + data.rootDigest());
+    }
+    Placement placement;
+    try {
+      placement = placement(manifest, data.snapshotUri());
+    } catch (InputUnverifiableException e) {
+      return List.of(e.getMessage());
+    }
+    AtomicInteger finished = new AtomicInteger();
+    List<FileEntry> files = manifest.files();
+    List<String> found = inParallel(files, file -> {
+      String key = placement.key(file);
+      String where = "data file '" + file.path() + "' (" + placement.store().uriOf(key) + ")";
+      if (deep) {
+        Hashed hashed = hashStored(placement.store(), key);
+        if (hashed == null) {
+          return where + " is missing";
+        }
+        if (hashed.size() != file.size() || !hashed.sha256().equals(file.sha256())) {
+          return where + " has " + hashed.size() + " bytes with sha256 " + hashed.sha256() + ", recorded " + file.size()
+              + " bytes with sha256 " + file.sha256();
+        }
+        return null;
+      }
+      Optional<Long> size = placement.store().size(key);
+      if (size.isEmpty()) {
+        return where + " is missing";
+      }
+      return size.get() == file.size() ? null : where + " has " + size.get() + " bytes, recorded " + file.size();
+    }, () -> (deep ? "re-hashed " : "looked up ") + finished.get() + "/" + files.size() + " files", finished, progress);
+    return found.stream().filter(java.util.Objects::nonNull).limit(MAX_PROBLEMS).toList();
+  }
+
+  /** How many problems {@link #check} names at most. */
+  static final int MAX_PROBLEMS = 20;
+
   /** Where the files of a stored manifest are, by its schema. */
   private Placement placement(SnapshotManifest manifest, String snapshotUri) {
     if (!manifest.byContent()) {
