@@ -347,7 +347,28 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
             // Code and data do not wait for an engine that is down: the step is retried for the container only.
             Directories.deleteRecursively(workRoot.resolve(ReplayIds.require(replayId)));
           }
+          pruneUnreportedOutputs(replayId);
         });
+  }
+
+  /**
+   * Kept outputs that the replay's report does not point at (a training whose upload was cut off and
+   * which then ended in {@code ERROR}) are removed: nothing stays in the store that no report names.
+   * Without a report (the store was down for it too, or a backtest run) nothing is touched.
+   */
+  private void pruneUnreportedOutputs(String replayId) {
+    String reportKey = ControlActivitiesImpl.reportKey(replayId);
+    if (!evidence.exists(reportKey)) {
+      return;
+    }
+    String prefix = "replays/" + replayId + "/outputs";
+    String report = new String(evidence.getBytes(reportKey), java.nio.charset.StandardCharsets.UTF_8);
+    if (report.contains(evidence.uriOf(prefix))) {
+      return;
+    }
+    for (String key : evidence.list(prefix + "/")) {
+      evidence.delete(key);
+    }
   }
 
   private String engineService() {

@@ -31,6 +31,11 @@ public final class InMemoryObjectStore implements ObjectStore {
   }
 
   @Override
+  public void delete(String key) {
+    objects.remove(RelativePaths.require(key, "key"));
+  }
+
+  @Override
   public Optional<Long> size(String key) {
     return Optional.ofNullable(objects.get(RelativePaths.require(key, "key"))).map(b -> (long) b.length);
   }

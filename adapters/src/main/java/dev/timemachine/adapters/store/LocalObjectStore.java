@@ -67,6 +67,15 @@ public final class LocalObjectStore implements ObjectStore {
   }
 
   @Override
+  public void delete(String key) {
+    try {
+      Files.deleteIfExists(path(key));
+    } catch (IOException e) {
+      throw TimemachineException.unavailable("cannot delete " + uriOf(key) + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
   public Optional<Long> size(String key) {
     Path path = path(key);
     try {

@@ -143,6 +143,17 @@ public final class S3ObjectStore implements ObjectStore {
   }
 
   @Override
+  public void delete(String key) {
+    requireBucket();
+    String k = key(key);
+    try {
+      s3.deleteObject(b -> b.bucket(bucket).key(k));
+    } catch (SdkException e) {
+      throw translate(e, key);
+    }
+  }
+
+  @Override
   public Optional<Long> size(String key) {
     requireBucket();
     String k = key(key);

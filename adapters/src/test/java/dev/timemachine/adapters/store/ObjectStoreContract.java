@@ -123,6 +123,17 @@ abstract class ObjectStoreContract {
   }
 
   @Test
+  void delete_removes_an_object_and_deleting_a_missing_one_is_nothing() {
+    store.putIfAbsent("gone/a.bin", bytes("a"));
+    store.putIfAbsent("gone/b.bin", bytes("b"));
+    store.delete("gone/a.bin");
+    store.delete("gone/a.bin");
+    store.delete("never/was.bin");
+    assertThat(store.exists("gone/a.bin")).isFalse();
+    assertThat(store.list("gone/")).containsExactly("gone/b.bin");
+  }
+
+  @Test
   void what_the_caller_does_to_its_arrays_afterwards_changes_nothing_stored() {
     byte[] content = bytes("abc");
     store.putIfAbsent("k", content);

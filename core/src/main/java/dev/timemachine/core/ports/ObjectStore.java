@@ -22,6 +22,14 @@ public interface ObjectStore {
 
   boolean exists(String key);
 
+  /**
+   * Removes the object if it exists; idempotent. Only for what nothing points at: a replay's kept
+   * outputs that its report does not name. Reports, manifests and snapshot objects are never deleted.
+   */
+  default void delete(String key) {
+    throw new UnsupportedOperationException("this store does not delete");
+  }
+
   /** The object's size in bytes, or empty if absent. */
   Optional<Long> size(String key);
 
