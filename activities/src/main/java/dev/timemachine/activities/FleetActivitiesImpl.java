@@ -108,7 +108,7 @@ public final class FleetActivitiesImpl implements FleetActivities {
               summary.fleetId(), store.uriOf(key), summary.entries().size(),
               (int) summary.entries().stream().filter(FleetSummary.Entry::reused).count(), summary.excluded().size(),
               summary.verdicts(), summary.changes(),
-              summary.newFailures().stream().map(FleetSummary.Entry::spec).toList(), summary.durationMs());
+              summary.alerts().stream().map(FleetSummary.Entry::spec).toList(), summary.durationMs());
         });
   }
 
@@ -118,7 +118,7 @@ public final class FleetActivitiesImpl implements FleetActivities {
         () -> {
           String key = FleetIds.summaryKey(fleetId);
           FleetSummary summary = Json.parse(store.getBytes(key), FleetSummary.class, store.uriOf(key));
-          if (!summary.newFailures().isEmpty()) {
+          if (!summary.alerts().isEmpty()) {
             alerts.newFailures(summary);
           }
         });

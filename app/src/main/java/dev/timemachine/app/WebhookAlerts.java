@@ -66,19 +66,25 @@ public final class WebhookAlerts implements FleetAlerts {
     body.put("name", summary.name());
     body.put("night", summary.night());
     body.put("summary", summaryRoot + "/fleets/" + summary.fleetId() + ".json");
-    body.put("text", summary.newFailures().size() + " model version(s) stopped reproducing in fleet " + summary.fleetId());
-    List<Map<String, Object>> failures = summary.newFailures().stream().map(e -> {
-      Map<String, Object> f = new LinkedHashMap<>();
-      f.put("spec", e.spec());
-      f.put("verdict", e.verdict());
-      f.put("reason", e.reason());
-      f.put("report", e.reportUri());
-      f.put("previousVerdict", e.previousVerdict());
-      return f;
-    }).toList();
-    body.put("newFailures", failures);
+    int newOnes = summary.newFailures().size();
+    int firstRuns = summary.firstRunFailures().size();
+    body.put("text", newOnes + " model version(s) stopped reproducing"
+        + (firstRuns == 0 ? "" : " and " + firstRuns + " new version(s) did not reproduce on their first night")
+        + " in fleet " + summary.fleetId());
+    body.put("newFailures", summary.newFailures().stream().map(WebhookAlerts::failure).toList());
+    body.put("firstRunFailures", summary.firstRunFailures().stream().map(WebhookAlerts::failure).toList());
     body.put("verdicts", summary.verdicts());
     return body;
+  }
+
+  private static Map<String, Object> failure(FleetSummary.Entry e) {
+    Map<String, Object> f = new LinkedHashMap<>();
+    f.put("spec", e.spec());
+    f.put("verdict", e.verdict());
+    f.put("reason", e.reason());
+    f.put("report", e.reportUri());
+    f.put("previousVerdict", e.previousVerdict());
+    return f;
   }
 
   @Override

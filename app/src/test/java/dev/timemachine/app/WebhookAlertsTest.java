@@ -55,7 +55,9 @@ class WebhookAlertsTest {
     return FleetSummary.of("nightly-20261123-20261123T020000", "nightly", "*@latest", "20261123", "schedule",
         Instant.EPOCH, Instant.EPOCH, List.of(
             new FleetSummary.Entry("churn@3", "r3", "DIVERGED", "accuracy (0.9 -> 0.88, exact)", "s3://b/reports/r3.json", false, 1, null, null),
-            new FleetSummary.Entry("fraud@1", "r4", "REPRODUCED_BITWISE", "identical", "s3://b/reports/r4.json", false, 1, null, null)),
+            new FleetSummary.Entry("fraud@1", "r4", "REPRODUCED_BITWISE", "identical", "s3://b/reports/r4.json", false, 1, null, null),
+            new FleetSummary.Entry("spam@1", "r5", "TRAINING_FAILED", "exit 1", "s3://b/reports/r5.json", false, 1, null, null),
+            new FleetSummary.Entry("ads@1", "r6", "REPRODUCED_BITWISE", "identical", "s3://b/reports/r6.json", false, 1, null, null)),
         List.of(), previous);
   }
 
@@ -76,6 +78,10 @@ class WebhookAlertsTest {
     assertThat(failure.path("reason").asText()).contains("accuracy");
     assertThat(failure.path("report").asText()).isEqualTo("s3://b/reports/r3.json");
     assertThat(failure.path("previousVerdict").asText()).isEqualTo("REPRODUCED_BITWISE");
+    // A version new tonight that did not reproduce is named too; a new one that did is not.
+    assertThat(body.path("firstRunFailures")).hasSize(1);
+    assertThat(body.path("firstRunFailures").get(0).path("spec").asText()).isEqualTo("spam@1");
+    assertThat(body.path("text").asText()).contains("1 new version(s) did not reproduce on their first night");
   }
 
   @Test

@@ -71,7 +71,8 @@ public final class FleetCommand implements Runnable {
   /** Replays every selected version; exits 1 when a version that reproduced last night does not tonight. */
   @Command(name = "run", mixinStandardHelpOptions = true,
       description = {"Replays every version a selector names and writes the fleet summary fleets/<fleetId>.json.",
-          "Exits 1 when any version is a NEW_FAILURE (reproduced on the previous night of the same --name, not tonight)."})
+          "Exits 1 when any version is a NEW_FAILURE (reproduced on the previous night of the same --name, not tonight),"
+              + " or did not reproduce on its first night (FIRST_RUN); both are in the alert."})
   public static final class RunFleet implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -139,7 +139,7 @@ final class FakeFleet {
       summaries.add(summary);
       return new FleetResult(summary.fleetId(), "mem://" + FleetIds.summaryKey(summary.fleetId()), entries.size(),
           (int) entries.stream().filter(FleetSummary.Entry::reused).count(), summary.excluded().size(), summary.verdicts(),
-          summary.changes(), summary.newFailures().stream().map(FleetSummary.Entry::spec).toList(), summary.durationMs());
+          summary.changes(), summary.alerts().stream().map(FleetSummary.Entry::spec).toList(), summary.durationMs());
     }
   }
 }

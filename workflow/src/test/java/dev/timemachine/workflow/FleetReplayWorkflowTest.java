@@ -94,8 +94,9 @@ class FleetReplayWorkflowTest {
     assertThat(summary.excluded()).singleElement().satisfies(e -> assertThat(e.reason()).contains("timemachine.image"));
     assertThat(summary.entries()).allMatch(e -> e.durationMs() >= Duration.ofMinutes(10).toMillis());
     assertThat(result.total()).isEqualTo(6);
-    assertThat(result.newFailures()).as("nothing to compare with on the first night").isEmpty();
-    assertThat(activities.alerts).as("no alert without a new failure").isEmpty();
+    assertThat(result.newFailures()).as("on the first night, the version that did not reproduce")
+        .containsExactly("bad@3");
+    assertThat(activities.alerts).as("the first night's failure is alerted").hasSize(1);
     assertThat(result.fleetId()).startsWith("nightly-" + summary.night() + "-");
   }
 

@@ -100,4 +100,16 @@ public record FleetSummary(
   public List<Entry> newFailures() {
     return entries.stream().filter(e -> e.change() == Change.NEW_FAILURE).toList();
   }
+
+  /** Versions seen for the first time that did not reproduce: new in the fleet, and broken from the start. */
+  public List<Entry> firstRunFailures() {
+    return entries.stream().filter(e -> e.change() == Change.FIRST_RUN && !reproduced(e.verdict())).toList();
+  }
+
+  /** What the morning alert names: every new failure, and every version that failed on its first night. */
+  public List<Entry> alerts() {
+    return entries.stream()
+        .filter(e -> e.change() == Change.NEW_FAILURE || (e.change() == Change.FIRST_RUN && !reproduced(e.verdict())))
+        .toList();
+  }
 }

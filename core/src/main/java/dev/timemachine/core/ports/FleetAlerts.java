@@ -9,6 +9,9 @@ import dev.timemachine.core.fleet.FleetSummary;
 public interface FleetAlerts {
   FleetAlerts NONE = summary -> {};
 
-  /** Announces the summary's {@code NEW_FAILURE} entries; called only when there is at least one. */
+  /**
+   * Announces the summary's {@link dev.timemachine.core.fleet.FleetSummary#alerts()}: its {@code NEW_FAILURE}
+   * entries and the first-run versions that did not reproduce; called only when there is at least one.
+   */
   void newFailures(FleetSummary summary);
 }

@@ -36,6 +36,12 @@ class FleetSummaryTest {
         .containsExactly(Change.NEW_FAILURE, Change.STILL_FAILING, Change.FIRST_RUN);
     assertThat(tonight.verdicts()).containsEntry("DIVERGED", 2).containsEntry("REPRODUCED_BITWISE", 1);
     assertThat(tonight.newFailures()).extracting(FleetSummary.Entry::spec).containsExactly("a@1");
+    assertThat(tonight.firstRunFailures()).as("c@1 is new and reproduced").isEmpty();
+    assertThat(tonight.alerts()).extracting(FleetSummary.Entry::spec).containsExactly("a@1");
+    FleetSummary firstNight = FleetSummary.of("n-20261121-20261121T020000", "n", "*@latest", "20261121", "schedule",
+        Instant.EPOCH, Instant.EPOCH, List.of(entry("a@1", "REPRODUCED_BITWISE"), entry("b@1", "DIVERGED")), List.of(), null);
+    assertThat(firstNight.alerts()).as("a version that fails on its first night is alerted")
+        .extracting(FleetSummary.Entry::spec).containsExactly("b@1");
     assertThat(tonight.durationMs()).isEqualTo(60_000);
     assertThat(tonight.previousFleetId()).isEqualTo("n-20261122-20261122T020000");
   }
