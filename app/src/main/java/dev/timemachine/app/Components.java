@@ -131,7 +131,7 @@ public final class Components implements AutoCloseable {
   /** The registration use case, on this process's built-in registry, snapshot store and git. */
   public Registration registration(java.time.Clock clock) {
     return new Registration(manifestRegistry(), snapshots(), store().rootUri(), sourceCheckout(), clock)
-        .checkingImagesWith(engine());
+        .checkingImagesWith(new dev.timemachine.adapters.oci.RegistryManifests());
   }
 
   /** How the control activities get their signing key; call before the workers start. */

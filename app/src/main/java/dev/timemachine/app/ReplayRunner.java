@@ -109,10 +109,22 @@ public final class ReplayRunner {
         new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue(), config.heartbeatTimeoutSeconds())
             .withTransientDeadline(config.transientDeadline())
             .withHostPickupTimeout(config.hostPickupTimeout());
-    if (temporal.embedded()) {
-      // Two embedded CLIs are two Temporal servers: only the host can refuse the second of one id.
-      HostLocks.hold(config.workDir(), replayId);
+    // Two embedded CLIs are two Temporal servers: only the host can refuse the second of one id.
+    AutoCloseable hostLock = temporal.embedded() ? HostLocks.hold(config.workDir(), replayId) : () -> {};
+    try {
+      return startAndAwait(workflow, request, writeBack, replayId, modelSpec, progress);
+    } finally {
+      try {
+        hostLock.close();
+      } catch (Exception e) {
+        // Released by the operating system when this process ends anyway.
+      }
     }
+  }
+
+  private ReplayResult startAndAwait(
+      ReplayWorkflow workflow, ReplayRequest request, boolean writeBack, String replayId, String modelSpec,
+      PrintWriter progress) {
     WorkflowExecution execution;
     try {
       execution = WorkflowClient.start(workflow::replay, writeBack ? request : request.withoutWriteBack());

@@ -284,8 +284,11 @@ class ReplayEndToEndIT {
 
   @Test
   void an_image_digest_the_registry_does_not_have_makes_the_inputs_unverifiable() {
-    ImageRef missing = ImageRef.parse(SampleEnvironment.REPOSITORY + "@sha256:" + "0123456789abcdef".repeat(4));
+    // Registered while the registry had it (registration refuses a digest no registry has), then
+    // deleted by a retention policy before the replay.
+    ImageRef missing = dev.timemachine.samples.LocalRegistry.pushThrowaway("timemachine-it/e2e-gone-" + System.nanoTime());
     register("churn-noimage@1", churn.url(), churn.commit(), missing, data.toString(), original);
+    dev.timemachine.samples.LocalRegistry.delete(missing);
 
     ReplayResult result = replay("churn-noimage@1");
 

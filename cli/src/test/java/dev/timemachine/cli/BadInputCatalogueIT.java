@@ -260,7 +260,7 @@ class BadInputCatalogueIT {
         () -> replaceCommit(registerArgs("cat-nonhex@1", "python3 train.py", snapshot, original), "z".repeat(40)));
     add(reg, "`--commit` that the repository does not have", 2, "INVALID_INPUT", "not reachable",
         () -> replaceCommit(registerArgs("cat-nocommit@1", "python3 train.py", snapshot, original), "1".repeat(40)));
-    add(reg, "`--image` digest that no registry has", 2, "INVALID_INPUT", "cannot be had by its digest",
+    add(reg, "`--image` digest that no registry has", 2, "INVALID_INPUT", "is not in its registry",
         () -> registerArgs("cat-noimage@1", "python3 train.py", snapshot, original).stream()
             .map(a -> a.equals(image.toString()) ? image.repository() + "@sha256:" + "1".repeat(64) : a).toList());
     add(reg, "`--entry-point ''`", 2, "INVALID_INPUT", "--entry-point is empty",

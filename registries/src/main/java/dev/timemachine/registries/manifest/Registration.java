@@ -47,7 +47,7 @@ public final class Registration {
   private final SourceCheckout git;
   private final Clock clock;
   private final boolean allowUnpushed;
-  private final dev.timemachine.core.ports.ContainerEngine images;
+  private final dev.timemachine.core.ports.ImageRegistry images;
 
   /**
    * @param registry where the version is recorded
@@ -61,7 +61,7 @@ public final class Registration {
 
   private Registration(
       ManifestRegistry registry, Snapshots snapshots, String snapshotRootUri, SourceCheckout git, Clock clock,
-      boolean allowUnpushed, dev.timemachine.core.ports.ContainerEngine images) {
+      boolean allowUnpushed, dev.timemachine.core.ports.ImageRegistry images) {
     this.images = images;
     this.registry = registry;
     this.snapshots = snapshots;
@@ -80,11 +80,12 @@ public final class Registration {
   }
 
   /**
-   * Checks at registration that the image can be had by its digest (the engine holds it or pulls it
-   * from its registry), so that a digest that exists nowhere is refused now, not at the first replay.
+   * Checks at registration that the image's registry has its manifest by digest (a HEAD, nothing
+   * pulled), so that a digest that is in no registry (built locally, never pushed, or a typo) is refused
+   * now, not at the first replay months later.
    */
-  public Registration checkingImagesWith(dev.timemachine.core.ports.ContainerEngine engine) {
-    return new Registration(registry, snapshots, snapshotRootUri, git, clock, allowUnpushed, engine);
+  public Registration checkingImagesWith(dev.timemachine.core.ports.ImageRegistry imageRegistry) {
+    return new Registration(registry, snapshots, snapshotRootUri, git, clock, allowUnpushed, imageRegistry);
   }
 
   /**
@@ -134,13 +135,11 @@ public final class Registration {
     CodeRef code = checkPushed(
         new CodeRef(request.repositoryUrl(), request.commit(), request.entryPoint(), request.workingDirectory()), progress);
     if (images != null) {
-      progress.report("checking that image " + request.image() + " can be pulled by its digest");
-      try {
-        images.pull(request.image(), progress);
-      } catch (dev.timemachine.core.errors.InputUnverifiableException e) {
+      progress.report("checking that the registry of " + request.image() + " has it by its digest");
+      if (!images.hasManifest(request.image())) {
         throw TimemachineException.invalidInput(
-            "image " + request.image() + " cannot be had by its digest: " + e.getMessage()
-                + " (push it to its registry first: docker push)");
+            "image " + request.image() + " is not in its registry: it has no manifest " + request.image().digest()
+                + " (push it first, docker push, and record the digest the registry gives)");
       }
     }
     Path output = request.outputDir();
