@@ -45,10 +45,16 @@ register_search_attributes() {
   local name
   for name in "${SEARCH_ATTRIBUTES[@]}"; do
     listed "$name" && continue
-    "$BIN" operator search-attribute create --address "127.0.0.1:$PORT" --namespace default --type Keyword --name "$name" \
-      >/dev/null 2>&1 || true
-    for _ in $(seq 40); do listed "$name" && break; sleep 0.25; done
-    listed "$name" || die "cannot register the search attribute $name (Keyword) on 127.0.0.1:$PORT"
+    # A server that has just started (or is busy with the previous attribute) may refuse or drop a create:
+    # ask again every 2 s for up to a minute, until it is listed.
+    local tries=0
+    until listed "$name"; do
+      tries=$((tries + 1))
+      [ "$tries" -le 30 ] || die "cannot register the search attribute $name (Keyword) on 127.0.0.1:$PORT"
+      "$BIN" operator search-attribute create --address "127.0.0.1:$PORT" --namespace default --type Keyword --name "$name" \
+        >/dev/null 2>&1 || true
+      for _ in $(seq 8); do listed "$name" && break; sleep 0.25; done
+    done
     log "registered search attribute $name"
   done
 }
