@@ -174,12 +174,17 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
               Map.of(LABEL_REPLAY, replayId, "dev.timemachine.role", "training",
                   Leftovers.LABEL_WORKFLOW, workflowId(), Leftovers.LABEL_OWNER, owner.toString()));
       request = withLogFile(request, logFile);
-      exit = engine.run(request, heartbeat("train"));
-      if (exit.exitCode() != 0 && !exit.timedOut() && !exit.oomKilled() && diskFull(out, exit)) {
+      // The exit is recorded while the container still exists: an attempt that dies after the container's
+      // removal finds the record, one that dies before it finds the container; neither trains again.
+      exit = engine.run(request, heartbeat("train"), finished -> {
+        if (!failedForFullDisk(out, finished)) {
+          writeAtomically(exitFile, Json.toBytes(finished));
+        }
+      });
+      if (failedForFullDisk(out, exit)) {
         throw new DiskFullException(out, "training: the container exited " + exit.exitCode() + " and its log says '"
             + exit.logTail().stream().filter(DiskFullException::says).reduce((a, b) -> b).orElse("") + "'", null);
       }
-      writeAtomically(exitFile, Json.toBytes(exit));
     }
     // The whole log is evidence whatever the exit: a failed training's traceback is what the user needs.
     String logKey = "replays/" + replayId + "/training.log";
@@ -297,6 +302,11 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
    * is (nearly) full now, with what it wrote still there. A model that merely prints the words on a disk
    * with room still fails as a model.
    */
+  /** A failed exit that the full disk, not the model, explains: trained again once there is room. */
+  private static boolean failedForFullDisk(Path out, ContainerExit exit) {
+    return exit.exitCode() != 0 && !exit.timedOut() && !exit.oomKilled() && diskFull(out, exit);
+  }
+
   static boolean diskFull(Path out, ContainerExit exit) {
     if (exit.logTail().stream().noneMatch(DiskFullException::says)) {
       return false;

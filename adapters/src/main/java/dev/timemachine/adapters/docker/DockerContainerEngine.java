@@ -50,6 +50,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -124,7 +125,7 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
   }
 
   @Override
-  public ContainerExit run(ContainerRequest request, Progress progress) {
+  public ContainerExit run(ContainerRequest request, Progress progress, Consumer<ContainerExit> beforeRemoval) {
     String name = request.name();
     InspectContainerResponse container = find(name);
     if (container != null && killedUnfollowed(container)) {
@@ -145,21 +146,36 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
     String id = container.getId();
     LogTail logs = newLogTail(request);
     RuntimeException failure = null;
+    // Whether the container must go even though this attempt failed: it was cancelled (the progress threw)
+    // or killed from outside (the next attempt must start afresh). Any other failure leaves it for the next
+    // attempt, which follows a running one and collects an exited one: removing it would train twice.
+    boolean[] removeOnFailure = {false};
+    Progress cancellable = message -> {
+      try {
+        progress.report(message);
+      } catch (RuntimeException e) {
+        removeOnFailure[0] = true;
+        throw e;
+      }
+    };
     try {
       if ("created".equals(container.getState().getStatus())) {
         call("start container " + name, () -> docker.startContainerCmd(id).exec());
       }
       followLogs(name, id, logs);
-      ContainerExit exit = follow(name, id, request, logs, progress);
+      ContainerExit exit = follow(name, id, request, logs, cancellable);
       if (exit.exitCode() == 137 && !exit.oomKilled() && !exit.timedOut() && exit.sandboxKill() == null) {
         // A SIGKILL that neither the OOM killer nor timemachine's limits sent came from outside the sandbox
         // (the container's own processes cannot kill its pid 1 so): the engine's restart, or a person.
+        removeOnFailure[0] = true;
         throw TimemachineException.unavailable(
             "container " + name + " was killed from outside (exit 137, not by the OOM killer, not by a limit):"
                 + " the Docker engine at " + host + " restarted (live-restore is off) or someone killed it;"
                 + " the training is started again", null);
       }
-      return completeLog(name, id, request, logs, exit);
+      ContainerExit whole = completeLog(name, id, request, logs, exit);
+      beforeRemoval.accept(whole);
+      return whole;
     } catch (RuntimeException e) {
       failure = e;
       throw e;
@@ -172,13 +188,18 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
           failure.addSuppressed(e);
         }
       }
-      try {
-        remove(name);
-      } catch (RuntimeException e) {
-        if (failure == null) {
-          throw e;
+      if (failure == null || removeOnFailure[0]) {
+        try {
+          remove(name);
+        } catch (RuntimeException e) {
+          if (failure == null) {
+            throw e;
+          }
+          failure.addSuppressed(e);
         }
-        failure.addSuppressed(e);
+      } else {
+        log.warn("container {} is left for the next attempt to follow or collect, so that it is not trained twice:"
+            + " this attempt failed with {}", name, oneLine(String.valueOf(failure.getMessage())));
       }
     }
   }

@@ -412,6 +412,29 @@ class DockerContainerEngineIT {
   }
 
   @Test
+  void an_attempt_that_fails_after_the_exit_leaves_the_container_and_the_next_attempt_collects_it() throws IOException {
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    String appendOnce = "echo attempt >> /out/runs.txt; ";
+    ContainerRequest request =
+        request("after-exit", List.of("sh", "-c", appendOnce + "echo trained; exit 0"), List.of(new Mount(out, "/out", false)), LIMITS);
+    RuntimeException died = new IllegalStateException("the store went away while the exit was recorded");
+
+    assertThatThrownBy(() -> engine.run(request, progress, exit -> {
+      throw died;
+    })).as("run() when recording the exit fails").isSameAs(died);
+    assertThat(engine.containersWithLabel(LABEL, label)).as("containers of this test after the failed attempt").hasSize(1);
+
+    List<ContainerExit> recorded = new java.util.ArrayList<>();
+    ContainerExit exit = engine.run(request, progress, recorded::add);
+
+    assertThat(exit.exitCode()).as("exit code collected by the next attempt").isZero();
+    assertThat(exit.logTail()).as("its log").containsExactly("trained");
+    assertThat(recorded).as("exits handed over before removal").containsExactly(exit);
+    assertThat(Files.readAllLines(out.resolve("runs.txt"))).as("lines appended by trainings").containsExactly("attempt");
+    assertThat(engine.containersWithLabel(LABEL, label)).as("containers of this test after the second attempt").isEmpty();
+  }
+
+  @Test
   void a_progress_that_throws_removes_the_container_and_propagates() {
     RuntimeException cancelled = new IllegalStateException("activity cancelled");
     AtomicInteger calls = new AtomicInteger();

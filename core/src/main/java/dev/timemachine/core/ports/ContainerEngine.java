@@ -84,7 +84,20 @@ public interface ContainerEngine {
    * is collected (exit code, logs). Kills and removes it on timeout (counted from its start) or when
    * {@code progress} throws (cancellation). The container is removed before this returns.
    */
-  ContainerExit run(ContainerRequest request, Progress progress);
+  default ContainerExit run(ContainerRequest request, Progress progress) {
+    return run(request, progress, exit -> {});
+  }
+
+  /**
+   * As {@link #run(ContainerRequest, Progress)}, but {@code beforeRemoval} is handed the exit while the
+   * container still exists, so that a caller can record it durably first: if the caller dies or fails
+   * between the container's exit and that record, the next attempt still finds the exited container and
+   * collects it instead of training a second time. When {@code beforeRemoval} throws, or following the
+   * container fails for any reason but a cancellation ({@code progress} throwing) or a kill from outside,
+   * the container is <em>left</em> (running or exited) for the next attempt to follow; the replay's
+   * cleanup, or the reaper after a crash, removes it.
+   */
+  ContainerExit run(ContainerRequest request, Progress progress, java.util.function.Consumer<ContainerExit> beforeRemoval);
 
   /** Removes the named container if it exists; idempotent. */
   void remove(String name);
