@@ -118,6 +118,26 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   }
 
   @Override
+  public dev.timemachine.core.grading.Explanation explain(dev.timemachine.workflow.ExplainSpec spec) {
+    String replayId = spec.training().replayId();
+    return Failures.call(engineService(), () -> onDisk(replayId, "explaining",
+        () -> explainer(replayId).explain(spec, workRoot.resolve(ReplayIds.require(replayId)), heartbeat("explain"))));
+  }
+
+  @Override
+  public dev.timemachine.core.grading.Explanation.ProbeRun probe(dev.timemachine.workflow.ProbeSpec spec) {
+    String replayId = spec.training().replayId();
+    return Failures.call(engineService(), () -> onDisk(replayId, "probing",
+        () -> explainer(replayId).probe(spec, workRoot.resolve(ReplayIds.require(replayId)),
+            heartbeat("probe " + spec.variation()))));
+  }
+
+  private Explainer explainer(String replayId) {
+    return new Explainer(engine, snapshots, Map.of(LABEL_REPLAY, replayId, Leftovers.LABEL_WORKFLOW, workflowId(),
+        Leftovers.LABEL_OWNER, owner.toString()));
+  }
+
+  @Override
   public TrainingResult train(TrainingSpec spec) {
     return Failures.call(engineService(), () -> onDisk(spec.replayId(), "training", () -> doTrain(spec)));
   }

@@ -92,6 +92,17 @@ public final class ReplayRunner {
    *     model-version tags and a run in {@code timemachine-replays}); false for {@code --no-write-back}
    */
   public ReplayResult run(String modelSpec, String replayId, TrainingLimits limits, boolean writeBack, PrintWriter progress) {
+    return run(modelSpec, replayId, limits, writeBack, null, null, progress);
+  }
+
+  /**
+   * @param probe which nondeterminism probes follow an explained divergence ({@code ReplayRequest.PROBE_*}),
+   *     or null for none
+   * @param calibrateRuns with {@code PROBE_CALIBRATE}: trainings in all
+   */
+  public ReplayResult run(
+      String modelSpec, String replayId, TrainingLimits limits, boolean writeBack, String probe, Integer calibrateRuns,
+      PrintWriter progress) {
     // Before anything starts: a workflow under a bad id would run for minutes and could write no report.
     ReplayIds.require(replayId);
     WorkflowClient client = temporal.client();
@@ -108,7 +119,8 @@ public final class ReplayRunner {
     ReplayRequest request =
         new ReplayRequest(replayId, modelSpec, limits, config.trainingQueue(), config.heartbeatTimeoutSeconds())
             .withTransientDeadline(config.transientDeadline())
-            .withHostPickupTimeout(config.hostPickupTimeout());
+            .withHostPickupTimeout(config.hostPickupTimeout())
+            .withProbe(probe, calibrateRuns);
     // Two embedded CLIs are two Temporal servers: only the host can refuse the second of one id.
     AutoCloseable hostLock = temporal.embedded() ? HostLocks.hold(config.workDir(), replayId) : () -> {};
     try {

@@ -142,7 +142,7 @@ class ReplayEndToEndIT {
     assertThat(result.verdict()).as("verdict (%s)", result.reason()).isEqualTo(Verdict.REPRODUCED_BITWISE);
     assertThat(result.reportUri()).startsWith("s3://").endsWith("/reports/" + result.replayId() + ".json");
     JsonNode json = Json.mapper().readTree(components.store().getBytes(ControlActivitiesImpl.reportKey(result.replayId())));
-    assertThat(json.get("schema").asText()).isEqualTo("timemachine.replay-report/v2");
+    assertThat(json.get("schema").asText()).isEqualTo("timemachine.replay-report/v3");
     for (String field : List.of("replayId", "model", "triplet", "inputs", "artifacts", "metrics", "verdict", "startedAt",
         "finishedAt", "durationsMs", "trainingExitCode", "logTail")) {
       assertThat(json.has(field)).as("report field %s", field).isTrue();

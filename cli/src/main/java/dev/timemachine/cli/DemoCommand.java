@@ -134,7 +134,8 @@ public final class DemoCommand implements Callable<Integer> {
         temporal.startAllWorkers(components);
       }
       ReplayResult result =
-          new ReplayRunner(temporal, config).run(spec, ReplayRunner.newReplayId(spec), config.limits(), err);
+          new ReplayRunner(temporal, config).run(spec, ReplayRunner.newReplayId(spec), config.limits(), true,
+              dev.timemachine.workflow.ReplayRequest.PROBE_ON_DIVERGED, null, err);
       ReplayCommand.printResult(result, components, out, json);
       ReplayCommand.printWriteBackProblem(result, err);
       ReplayCommand.printError(result, err);
@@ -188,7 +189,9 @@ public final class DemoCommand implements Callable<Integer> {
         return registration.register(
             new Registration.Request(
                 new ModelRef(name, String.valueOf(n)), repo.url(), repo.commit(), entryPoint, ".", image,
-                data.toString(), output, RecordedOutputs.DEFAULT_METRICS_FILE, Map.of()),
+                data.toString(), output, RecordedOutputs.DEFAULT_METRICS_FILE, Map.of())
+                // Its predictions on the training data are what a divergence is judged by, beyond its bytes.
+                .withProbe(new RecordedOutputs.ProbeSet("customers.csv", 0)),
             printer(err));
       } catch (TimemachineException e) {
         if (e.type() != ErrorType.CONFLICT) {

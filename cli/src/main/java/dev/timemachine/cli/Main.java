@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
     subcommands = {
       DemoCommand.class,
       ReplayCommand.class,
+      ExplainCommand.class,
+      CalibrateCommand.class,
       BacktestCommand.class,
       RegisterCommand.class,
       SnapshotCommand.class,
@@ -31,7 +33,7 @@ import picocli.CommandLine.Command;
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
-      "0:REPRODUCED_BITWISE or REPRODUCED_WITHIN_TOLERANCE (or a command that succeeded)",
+      "0:REPRODUCED_BITWISE, REPRODUCED_FUNCTIONALLY or REPRODUCED_WITHIN_TOLERANCE (or a command that succeeded)",
       "1:DIVERGED or TRAINING_FAILED",
       "2:usage or configuration error",
       "3:INPUTS_UNVERIFIABLE",

@@ -95,8 +95,22 @@ public final class RegisterCommand implements Callable<Integer> {
           + " (>=, >, <=, <; e.g. 'accuracy>=0.85'); repeatable.")
   List<String> thresholds = List.of();
 
+  @Option(names = "--probe-set", paramLabel = "FILE",
+      description = "A file of the data snapshot (CSV) on which a replay whose model bytes differ compares the recorded"
+          + " and the rebuilt model's predictions, in the recorded image (REPRODUCED_FUNCTIONALLY when they agree).")
+  String probeSet;
+
+  @Option(names = "--prediction-tolerance", paramLabel = "X", defaultValue = "0",
+      description = "With --probe-set: the largest absolute difference of a predicted probability (classifiers, whose"
+          + " labels must be identical) or value (regressors) that is still the same prediction. Default: 0, exact.")
+  double predictionTolerance;
+
   @Override
   public Integer call() {
+    if (probeSet == null && predictionTolerance != 0) {
+      throw TimemachineException.invalidInput("--prediction-tolerance needs --probe-set FILE: the data to predict on");
+    }
+    RecordedOutputs.ProbeSet probe = probeSet == null ? null : new RecordedOutputs.ProbeSet(probeSet, predictionTolerance);
     Map<String, Tolerance> parsed = new LinkedHashMap<>();
     for (String t : tolerances) {
       int eq = t.indexOf('=');
@@ -117,7 +131,7 @@ public final class RegisterCommand implements Callable<Integer> {
                       ModelRef.parse(model), repo, commit, argv, workdir, ImageRef.parse(image),
                       data, output, noMetrics ? null : metricsFile, parsed,
                       outputs.stream().map(OutputRule::parse).toList(),
-                      thresholds.stream().map(MetricThreshold::parse).toList()),
+                      thresholds.stream().map(MetricThreshold::parse).toList()).withProbe(probe),
                   message -> {
                     err.println("  " + message);
                     err.flush();

@@ -10,6 +10,7 @@ import dev.timemachine.app.Components;
 import dev.timemachine.app.Config;
 import dev.timemachine.app.ReplayRunner;
 import dev.timemachine.app.TemporalRuntime;
+import dev.timemachine.workflow.ReplayRequest;
 import dev.timemachine.workflow.ReplayResult;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -44,6 +45,18 @@ public final class ReplayCommand implements Callable<Integer> {
       description = "Leave the registry untouched (MLflow: no model-version tags, no run in timemachine-replays). The report is written either way.")
   boolean noWriteBack;
 
+  @Option(names = "--explain",
+      description = "When the verdict is DIVERGED, also probe for nondeterminism: train again, then with 1 thread,"
+          + " PYTHONHASHSEED=0 and 1 CPU, one at a time (see docs/divergence-causes.md).")
+  boolean explain;
+
+  @Option(names = "--twice", description = "Whenever artifacts differ, train a second time (and try the variations) to tell"
+      + " nondeterministic training from an environment that drifted.")
+  boolean twice;
+
+  @Option(names = "--no-probe", description = "Never run the nondeterminism probes (overrides --explain and --twice).")
+  boolean noProbe;
+
   @CommandLine.Mixin LimitOptions limits;
 
   @Override
@@ -66,7 +79,10 @@ public final class ReplayCommand implements Callable<Integer> {
       if (temporal.embedded()) {
         temporal.startAllWorkers(components);
       }
-      ReplayResult result = new ReplayRunner(temporal, config).run(model, id, trainingLimits, !noWriteBack, err);
+      String probe = noProbe ? ReplayRequest.PROBE_NONE
+          : twice ? ReplayRequest.PROBE_TWICE : explain ? ReplayRequest.PROBE_ON_DIVERGED : null;
+      ReplayResult result =
+          new ReplayRunner(temporal, config).run(model, id, trainingLimits, !noWriteBack, probe, null, err);
       printResult(result, components, out, json);
       printWriteBackProblem(result, err);
       printError(result, err);

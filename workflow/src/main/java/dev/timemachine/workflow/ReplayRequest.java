@@ -23,6 +23,11 @@ import dev.timemachine.core.model.TrainingLimits;
  *     host's queue before the host counts as gone and the replay starts over on another host (its
  *     schedule-to-start timeout). Null or 0: {@link #DEFAULT_HOST_PICKUP_TIMEOUT}. Only replays that take
  *     change {@code host-failover} read it.
+ * @param probe the nondeterminism probes after an explained divergence (change {@code explain}): null or
+ *     {@link #PROBE_NONE}, none; {@link #PROBE_TWICE} ({@code --twice}), always when artifacts differ;
+ *     {@link #PROBE_ON_DIVERGED} ({@code --explain}), when the verdict is {@code DIVERGED};
+ *     {@link #PROBE_CALIBRATE}, {@code calibrateRuns - 1} more plain trainings, for {@code timemachine calibrate}
+ * @param calibrateRuns with {@link #PROBE_CALIBRATE}: how many trainings in all (the replay's own included)
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ReplayRequest(
@@ -33,8 +38,28 @@ public record ReplayRequest(
     int heartbeatTimeoutSeconds,
     boolean skipWriteBack,
     Long transientDeadlineSeconds,
-    Long hostPickupTimeoutSeconds) {
+    Long hostPickupTimeoutSeconds,
+    String probe,
+    Integer calibrateRuns) {
   public static final int DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60;
+  public static final String PROBE_NONE = "none";
+  public static final String PROBE_TWICE = "twice";
+  public static final String PROBE_ON_DIVERGED = "on-diverged";
+  public static final String PROBE_CALIBRATE = "calibrate";
+
+  public ReplayRequest(
+      String replayId, String modelSpec, TrainingLimits limits, String trainingTaskQueue, int heartbeatTimeoutSeconds,
+      boolean skipWriteBack, Long transientDeadlineSeconds, Long hostPickupTimeoutSeconds) {
+    this(replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, skipWriteBack,
+        transientDeadlineSeconds, hostPickupTimeoutSeconds, null, null);
+  }
+
+  /** The same request with these probes ({@code probe} one of the PROBE_ constants). */
+  public ReplayRequest withProbe(String probe, Integer calibrateRuns) {
+    return new ReplayRequest(
+        replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, skipWriteBack, transientDeadlineSeconds,
+        hostPickupTimeoutSeconds, probe, calibrateRuns);
+  }
   public static final java.time.Duration DEFAULT_TRANSIENT_DEADLINE = java.time.Duration.ofMinutes(30);
   public static final java.time.Duration DEFAULT_HOST_PICKUP_TIMEOUT = java.time.Duration.ofSeconds(60);
 
@@ -64,21 +89,21 @@ public record ReplayRequest(
   public ReplayRequest withoutWriteBack() {
     return new ReplayRequest(
         replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, true, transientDeadlineSeconds,
-        hostPickupTimeoutSeconds);
+        hostPickupTimeoutSeconds, probe, calibrateRuns);
   }
 
   /** The same request with another transient deadline (whole seconds; at least one). */
   public ReplayRequest withTransientDeadline(java.time.Duration deadline) {
     return new ReplayRequest(
         replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, skipWriteBack,
-        Math.max(1, deadline.toSeconds()), hostPickupTimeoutSeconds);
+        Math.max(1, deadline.toSeconds()), hostPickupTimeoutSeconds, probe, calibrateRuns);
   }
 
   /** The same request with another host pickup timeout (whole seconds; at least one). */
   public ReplayRequest withHostPickupTimeout(java.time.Duration timeout) {
     return new ReplayRequest(
         replayId, modelSpec, limits, trainingTaskQueue, heartbeatTimeoutSeconds, skipWriteBack,
-        transientDeadlineSeconds, Math.max(1, timeout.toSeconds()));
+        transientDeadlineSeconds, Math.max(1, timeout.toSeconds()), probe, calibrateRuns);
   }
 
   public java.time.Duration hostPickupTimeout() {

@@ -58,6 +58,11 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
    * attributes ({@link SearchAttributes}), so visibility queries find it by verdict.
    */
   static final String SEARCH_ATTRIBUTES = "search-attributes";
+  /**
+   * Since this change a replay whose artifacts differ runs {@code TrainingActivities.explain} on its host
+   * after the comparison, then the probes the request asks for, and grades {@code REPRODUCED_FUNCTIONALLY}.
+   */
+  static final String EXPLAIN = "explain";
 
   /** How many training hosts a replay is handed to before it ends with {@code ERROR}. */
   static final int MAX_HOSTS = 3;
@@ -447,6 +452,10 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
       report.comparison = comparison;
       report.verdict = comparison.verdict();
       report.reason = comparison.reason();
+      if (comparison.verdict() != Verdict.REPRODUCED_BITWISE
+          && Workflow.getVersion(EXPLAIN, Workflow.DEFAULT_VERSION, 1) != Workflow.DEFAULT_VERSION) {
+        explain(request, report, version, limits, hostQueue, result, comparison, pickup);
+      }
       return finishV1(request, report, deadline);
     } finally {
       if (cleanupHost != null) {
@@ -464,6 +473,73 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
             .run();
       }
     }
+  }
+
+  /**
+   * Since {@value #EXPLAIN}: why the artifacts differ ({@code explain} on the host where the rebuild
+   * is), then the nondeterminism probes the request asks for, one activity each, then the causes and the
+   * functional grade (pure, {@code core.grading.Explanations}). A failed step is noted in the explanation
+   * and never changes the verdict.
+   */
+  private void explain(
+      ReplayRequest request, Report report, ModelVersion version, TrainingLimits limits, String hostQueue,
+      TrainingResult result, Comparison comparison, Duration pickup) {
+    enter("explain");
+    long start = Workflow.currentTimeMillis();
+    TrainingActivities host =
+        pinned(hostQueue, Duration.ofMinutes(30), request.heartbeatTimeout(), pickup);
+    Triplet triplet = version.triplet();
+    TrainingSpec training = new TrainingSpec(request.replayId(), triplet.environment().image(), triplet.code(),
+        version.recorded().metricsFile(), limits, version.recorded().outputRules(),
+        version.recorded().artifacts().stream().map(FileEntry::path).toList());
+    dev.timemachine.core.grading.Explanation explanation;
+    try {
+      explanation = host.explain(new ExplainSpec(training, version.recorded(), result.outputs(), triplet.data().snapshotUri()));
+    } catch (ActivityFailure failure) {
+      explanation = new dev.timemachine.core.grading.Explanation(List.of(), List.of(), null, List.of(),
+          List.of("the explain step failed: " + Failures.describe(failure)));
+    }
+    String probe = request.probe();
+    boolean probing = ReplayRequest.PROBE_TWICE.equals(probe) || ReplayRequest.PROBE_CALIBRATE.equals(probe)
+        || (ReplayRequest.PROBE_ON_DIVERGED.equals(probe) && comparison.verdict() == Verdict.DIVERGED);
+    if (probing) {
+      List<dev.timemachine.core.grading.Explanation.ProbeRun> probes = new ArrayList<>();
+      List<String> variations = new ArrayList<>();
+      if (ReplayRequest.PROBE_CALIBRATE.equals(probe)) {
+        int runs = request.calibrateRuns() == null ? 2 : Math.max(2, request.calibrateRuns());
+        for (int i = 1; i < runs; i++) {
+          variations.add(dev.timemachine.core.grading.Variations.NONE);
+        }
+      } else {
+        variations.add(dev.timemachine.core.grading.Variations.NONE);
+        variations.addAll(dev.timemachine.core.grading.Variations.ALL);
+      }
+      boolean nondeterministic = false;
+      for (int i = 0; i < variations.size(); i++) {
+        String variation = variations.get(i);
+        try {
+          dev.timemachine.core.grading.Explanation.ProbeRun run = host.probe(new ProbeSpec(training, variation, i + 1,
+              version.recorded().artifacts(), result.outputs(), nondeterministic));
+          if (i == 0 && run.differingBetweenRuns() != null && !run.differingBetweenRuns().isEmpty()) {
+            nondeterministic = true;
+          }
+          probes.add(run);
+        } catch (ActivityFailure failure) {
+          probes.add(new dev.timemachine.core.grading.Explanation.ProbeRun(variation, 0, null, null, null,
+              "the probe failed: " + Failures.describe(failure)));
+        }
+      }
+      explanation = explanation.withProbes(probes);
+    }
+    explanation = explanation.withCauses(dev.timemachine.core.grading.Explanations.causes(
+        version.recorded(), result, comparison, explanation.artifacts(), explanation.functional(), explanation.probes()));
+    report.explanation = explanation;
+    Comparison graded = dev.timemachine.core.grading.Explanations.grade(comparison, explanation);
+    report.comparison = graded;
+    report.verdict = graded.verdict();
+    report.reason = graded.reason();
+    durations.put("explain", Workflow.currentTimeMillis() - start);
+    leave("explain");
   }
 
   /**
@@ -816,6 +892,7 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     final Map<String, String> evidence = new LinkedHashMap<>();
     TrainingResult training;
     Comparison comparison;
+    dev.timemachine.core.grading.Explanation explanation;
     Verdict verdict;
     String reason;
 
@@ -873,7 +950,8 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
           Instant.ofEpochMilli(finishedAt),
           new LinkedHashMap<>(durations),
           error,
-          hosts == null ? null : List.copyOf(hosts));
+          hosts == null ? null : List.copyOf(hosts),
+          explanation);
     }
   }
 }

@@ -31,6 +31,17 @@ public interface TrainingActivities {
   /** Runs the entry point; a non-zero exit is a result, not a failure. */
   TrainingResult train(TrainingSpec spec);
 
+  /**
+   * Explains why the rebuilt artifacts differ from the record (since change {@code explain}): a diff per
+   * differing artifact (text in the JVM; models and tensors by {@code explain.py} in the recorded image,
+   * network none, read-only) and, with a recorded probe set, the two models' predictions on it. A
+   * comparator that fails says so in the explanation; only an outage of the host fails the step.
+   */
+  dev.timemachine.core.grading.Explanation explain(ExplainSpec spec);
+
+  /** One nondeterminism probe: trains again with one variation and compares the artifacts. */
+  dev.timemachine.core.grading.Explanation.ProbeRun probe(ProbeSpec spec);
+
   /** Removes the replay's work directory and any container left behind; idempotent. */
   void cleanup(String replayId);
 }

@@ -115,6 +115,16 @@ class BacktestWorkflowTest {
     }
 
     @Override
+    public dev.timemachine.core.grading.Explanation explain(ExplainSpec spec) {
+      throw new UnsupportedOperationException("a backtest explains nothing");
+    }
+
+    @Override
+    public dev.timemachine.core.grading.Explanation.ProbeRun probe(ProbeSpec spec) {
+      throw new UnsupportedOperationException("a backtest probes nothing");
+    }
+
+    @Override
     public ContractCheck checkContract(String runId, ModelContract contract) {
       return ContractCheck.of(contract, newSchemas);
     }

@@ -83,8 +83,31 @@ final class FakeActivities {
     final AtomicInteger imageCalls = new AtomicInteger();
     final List<String> cleaned = Collections.synchronizedList(new ArrayList<>());
 
+    /** What the explain step finds: by default a metadata-only difference of every differing artifact. */
+    java.util.function.Function<ExplainSpec, dev.timemachine.core.grading.Explanation> explain = spec ->
+        new dev.timemachine.core.grading.Explanation(List.of(), spec.recorded().artifacts().stream()
+            .map(a -> new dev.timemachine.core.grading.Explanation.ArtifactDiff(a.path(), "text", false,
+                "1 line(s) differ", null, null, null, null, null)).toList(), null, List.of(), List.of());
+    /** The probes' runs: by default each differs from the first rebuild (nondeterministic). */
+    java.util.function.Function<ProbeSpec, dev.timemachine.core.grading.Explanation.ProbeRun> probe = spec ->
+        new dev.timemachine.core.grading.Explanation.ProbeRun(spec.variation(), 1,
+            spec.recorded().stream().map(dev.timemachine.core.model.FileEntry::path).toList(),
+            spec.recorded().stream().map(dev.timemachine.core.model.FileEntry::path).toList(), java.util.Map.of(), null);
+    final List<String> probes = Collections.synchronizedList(new ArrayList<>());
+
     Training(Supplier<TrainingResult> train) {
       this.train = train;
+    }
+
+    @Override
+    public dev.timemachine.core.grading.Explanation explain(ExplainSpec spec) {
+      return explain.apply(spec);
+    }
+
+    @Override
+    public dev.timemachine.core.grading.Explanation.ProbeRun probe(ProbeSpec spec) {
+      probes.add(spec.variation());
+      return probe.apply(spec);
     }
 
     @Override

@@ -166,6 +166,41 @@ class ReplayWorkflowTest {
   }
 
   @Test
+  void a_divergence_is_explained_and_probed_on_its_host_and_the_causes_name_nondeterminism() {
+    FakeActivities.Training fake = new FakeActivities.Training(
+        () -> Fixtures.rebuilt(List.of(Fixtures.changed(Fixtures.MODEL), Fixtures.METRICS), Map.of("accuracy", 0.88, "f1", 0.7)));
+    ReplayResult result = replay(new FakeActivities.Control(() -> Fixtures.version(Map.of())), fake,
+        new ReplayRequest("replay-test-1", "churn@1", TrainingLimits.DEFAULT, TRAINING_QUEUE)
+            .withProbe(ReplayRequest.PROBE_ON_DIVERGED, null));
+
+    assertThat(result.verdict()).isEqualTo(Verdict.DIVERGED);
+    assertThat(fake.probes).as("probes run, in order").containsExactly(dev.timemachine.core.grading.Variations.NONE,
+        dev.timemachine.core.grading.Variations.THREADS, dev.timemachine.core.grading.Variations.HASH_SEED,
+        dev.timemachine.core.grading.Variations.ONE_CPU);
+    ReplayReport report = report();
+    assertThat(report.explanation()).as("the report's explanation").isNotNull();
+    assertThat(report.explanation().probes()).hasSize(4);
+    assertThat(report.explanation().has(dev.timemachine.core.grading.DivergenceCause.NONDETERMINISTIC_TRAINING)).isTrue();
+    assertThat(report.explanation().has(dev.timemachine.core.grading.DivergenceCause.METRICS_OUTSIDE_TOLERANCE)).isTrue();
+  }
+
+  @Test
+  void a_difference_only_in_metadata_is_reproduced_functionally_without_probes() {
+    FakeActivities.Training fake = new FakeActivities.Training(
+        () -> Fixtures.rebuilt(List.of(Fixtures.changed(Fixtures.MODEL), Fixtures.METRICS), Map.of("accuracy", 0.9, "f1", 0.7)));
+    fake.explain = spec -> new dev.timemachine.core.grading.Explanation(List.of(), List.of(
+        new dev.timemachine.core.grading.Explanation.ArtifactDiff(Fixtures.MODEL.path(), "metadata", true,
+            "differs only in volatile metadata", List.of("utc_time_created"), null, null, null, null)), null, List.of(),
+        List.of());
+    ReplayResult result = replay(new FakeActivities.Control(() -> Fixtures.version(Map.of())), fake);
+
+    assertThat(result.verdict()).isEqualTo(Verdict.REPRODUCED_FUNCTIONALLY);
+    assertThat(result.reason()).contains("only in volatile metadata");
+    assertThat(fake.probes).as("no probes without --twice or --explain").isEmpty();
+    assertThat(report().explanation().has(dev.timemachine.core.grading.DivergenceCause.METADATA_ONLY)).isTrue();
+  }
+
+  @Test
   void an_unverifiable_data_file_stops_the_replay_before_training() {
     FakeActivities.Training fake =
         new FakeActivities.Training(() -> Fixtures.rebuilt(List.of(Fixtures.MODEL), Map.of()));

@@ -91,6 +91,53 @@ public final class Snapshots {
     }
   }
 
+  /**
+   * The store root a snapshot URI lives under ({@code <root>/snapshots/<hex>}), or null for a URI of
+   * another shape: where the shared {@code objects/sha256/} of its files, and of kept artifacts, are.
+   */
+  public static String storeRootOf(String snapshotUri) {
+    java.util.regex.Matcher m = SNAPSHOT_URI.matcher(snapshotUri == null ? "" : snapshotUri);
+    return m.matches() ? m.group(1) : null;
+  }
+
+  /**
+   * Keeps files by content in the store root's {@code objects/sha256/} (what the store lacks only):
+   * registration keeps a version's original artifacts so that a replay can explain how its rebuild
+   * differs. Returns how many objects were uploaded.
+   */
+  public int keepObjects(String storeRootUri, Map<String, Path> filesBySha256) {
+    ObjectStore base = stores.open(storeRootUri);
+    int uploaded = 0;
+    for (Map.Entry<String, Path> e : filesBySha256.entrySet()) {
+      String key = SnapshotManifest.objectKey(e.getKey());
+      if (!base.exists(key)) {
+        base.put(key, e.getValue());
+        uploaded++;
+      }
+    }
+    return uploaded;
+  }
+
+  /**
+   * Downloads the object of {@code sha256} from the store root to {@code target} and checks its hash;
+   * false when the store does not hold it. A stored object whose bytes do not hash to its name is
+   * refused ({@code CONFLICT}).
+   */
+  public boolean fetchObject(String storeRootUri, String sha256, Path target) {
+    ObjectStore base = stores.open(storeRootUri);
+    String key = SnapshotManifest.objectKey(sha256);
+    if (!base.exists(key)) {
+      return false;
+    }
+    base.download(key, target);
+    String got = FileHashing.sha256(target);
+    if (!got.equals(sha256)) {
+      throw TimemachineException.conflict("object " + base.uriOf(key) + " holds content of sha256 " + got
+          + ", not what its name says", "restore it from a backup, or register the version again");
+    }
+    return true;
+  }
+
   public DataRef create(Path dir, String storeRootUri, Progress progress) {
     return create(dir, storeRootUri, false, progress).data();
   }

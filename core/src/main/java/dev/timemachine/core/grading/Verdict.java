@@ -4,6 +4,12 @@ package dev.timemachine.core.grading;
 public enum Verdict {
   /** Every recorded artifact came back byte for byte identical. */
   REPRODUCED_BITWISE(0),
+  /**
+   * Some artifact differs, but the rebuilt model behaves as the recorded one: on the recorded probe set
+   * its predictions are identical within the prediction tolerance (or every differing artifact differs
+   * only in volatile metadata), and every recorded metric is within its tolerance.
+   */
+  REPRODUCED_FUNCTIONALLY(0),
   /** Some artifact differs, but every recorded metric is within its tolerance. */
   REPRODUCED_WITHIN_TOLERANCE(0),
   /** Training succeeded but an artifact is missing or a metric is outside its tolerance. */
@@ -31,6 +37,6 @@ public enum Verdict {
   }
 
   public boolean reproduced() {
-    return this == REPRODUCED_BITWISE || this == REPRODUCED_WITHIN_TOLERANCE;
+    return this == REPRODUCED_BITWISE || this == REPRODUCED_FUNCTIONALLY || this == REPRODUCED_WITHIN_TOLERANCE;
   }
 }

@@ -21,13 +21,38 @@ public record RecordedOutputs(
     String metricsFile,
     Map<String, Double> metrics,
     Map<String, Tolerance> tolerances,
-    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<OutputRule> outputRules) {
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<OutputRule> outputRules,
+    @JsonInclude(JsonInclude.Include.NON_NULL) ProbeSet probe) {
   public static final String DEFAULT_METRICS_FILE = "metrics.json";
+
+  /**
+   * The data a replay predicts on to compare the recorded and the rebuilt model's behaviour when their
+   * bytes differ: {@code file} is a path in the version's data snapshot, {@code predictionTolerance}
+   * the largest absolute difference of a predicted probability (classifiers; labels must be identical)
+   * or value (regressors) that still counts as the same prediction (0: exact).
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record ProbeSet(String file, double predictionTolerance) {
+    public ProbeSet {
+      RelativePaths.require(file, "probe set");
+      if (!Double.isFinite(predictionTolerance) || predictionTolerance < 0) {
+        throw TimemachineException.invalidInput(
+            "the prediction tolerance must be a finite number of at least 0, not " + predictionTolerance);
+      }
+    }
+  }
+
+  /** Outputs with rules and without a probe set, as every manifest before functional comparison. */
+  public RecordedOutputs(
+      List<FileEntry> artifacts, String metricsFile, Map<String, Double> metrics, Map<String, Tolerance> tolerances,
+      List<OutputRule> outputRules) {
+    this(artifacts, metricsFile, metrics, tolerances, outputRules, null);
+  }
 
   /** Outputs collected from the whole output directory, without rules. */
   public RecordedOutputs(
       List<FileEntry> artifacts, String metricsFile, Map<String, Double> metrics, Map<String, Tolerance> tolerances) {
-    this(artifacts, metricsFile, metrics, tolerances, List.of());
+    this(artifacts, metricsFile, metrics, tolerances, List.of(), null);
   }
 
   public RecordedOutputs {
@@ -46,6 +71,11 @@ public record RecordedOutputs(
       }
     }
     outputRules = outputRules == null ? List.of() : List.copyOf(outputRules);
+  }
+
+  /** The same outputs with {@code probe} as their probe set. */
+  public RecordedOutputs withProbe(ProbeSet probe) {
+    return new RecordedOutputs(artifacts, metricsFile, metrics, tolerances, outputRules, probe);
   }
 
   public Tolerance toleranceFor(String metric) {

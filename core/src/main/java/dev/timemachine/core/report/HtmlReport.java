@@ -61,6 +61,8 @@ public final class HtmlReport {
     }
     return switch (verdict) {
       case REPRODUCED_BITWISE -> "Every recorded artifact came back byte-for-byte identical.";
+      case REPRODUCED_FUNCTIONALLY ->
+          "Some artifact differs, but the rebuilt model predicts as the recorded one and every metric is within its tolerance.";
       case REPRODUCED_WITHIN_TOLERANCE -> "Some artifact differs, but every recorded metric is within its tolerance.";
       case DIVERGED -> "An artifact is missing, or a metric is outside its tolerance (or artifacts differ and no metrics were recorded).";
       case TRAINING_FAILED -> "The entry point exited non-zero, ran out of memory or timed out; see the exit code and the log tail.";
@@ -87,7 +89,7 @@ public final class HtmlReport {
     v.put("model", r.model() == null ? "(not resolved)" : r.model().toString());
     v.put("verdict", r.verdict() == null ? "NONE" : r.verdict().name());
     v.put("verdictClass", r.verdict() == null ? "error" : switch (r.verdict()) {
-      case REPRODUCED_BITWISE, REPRODUCED_WITHIN_TOLERANCE -> "ok";
+      case REPRODUCED_BITWISE, REPRODUCED_FUNCTIONALLY, REPRODUCED_WITHIN_TOLERANCE -> "ok";
       case DIVERGED, TRAINING_FAILED, INPUTS_UNVERIFIABLE -> "bad";
       case ERROR -> "error";
     });

@@ -1,5 +1,7 @@
 package dev.timemachine.core.report;
 
+import dev.timemachine.core.grading.Explanation;
+
 import dev.timemachine.core.grading.ArtifactComparison;
 import dev.timemachine.core.grading.MetricComparison;
 import dev.timemachine.core.model.InputKind;
@@ -34,11 +36,14 @@ import java.util.Map;
  *     ran it (or, for an {@code ERROR} at step {@code host}, did not pick it up either); the others never
  *     picked up a step pinned to them and were abandoned (evidence {@code failover} says which step).
  *     Null in reports of replays started before host failover.
+ * @param explanation why the artifacts differ, with the evidence ({@link Explanation}); null when they do
+ *     not differ, when no training ran, or in reports before v3. v3 added it and the verdict
+ *     {@code REPRODUCED_FUNCTIONALLY}; v2 reports read as they are.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonPropertyOrder({"schema", "replayId", "modelSpec", "model", "verdict", "verdictReason", "triplet", "inputs", "evidence",
     "artifacts", "metrics", "trainingExitCode", "logTail", "log", "limits", "rebuiltOutputsUri", "startedAt", "finishedAt",
-    "durationsMs", "error", "hosts"})
+    "durationsMs", "error", "hosts", "explanation"})
 public record ReplayReport(
     String schema,
     String replayId,
@@ -60,11 +65,25 @@ public record ReplayReport(
     Instant finishedAt,
     Map<String, Long> durationsMs,
     Failure error,
-    List<String> hosts) {
-  public static final String SCHEMA = "timemachine.replay-report/v2";
+    List<String> hosts,
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+        Explanation explanation) {
+  public static final String SCHEMA = "timemachine.replay-report/v3";
+  public static final String SCHEMA_V2 = "timemachine.replay-report/v2";
   public static final String SCHEMA_V1 = "timemachine.replay-report/v1";
   public static final String VERIFIED = "VERIFIED";
   public static final String NOT_CHECKED = "NOT_CHECKED";
+
+  /** A report without an explanation, as every report before v3. */
+  public ReplayReport(
+      String schema, String replayId, String modelSpec, ModelRef model, Verdict verdict, String verdictReason,
+      Triplet triplet, Inputs inputs, Map<String, String> evidence, List<ArtifactComparison> artifacts,
+      List<MetricComparison> metrics, Long trainingExitCode, List<String> logTail, TrainingLog log, TrainingLimits limits,
+      String rebuiltOutputsUri, Instant startedAt, Instant finishedAt, Map<String, Long> durationsMs, Failure error,
+      List<String> hosts) {
+    this(schema, replayId, modelSpec, model, verdict, verdictReason, triplet, inputs, evidence, artifacts, metrics,
+        trainingExitCode, logTail, log, limits, rebuiltOutputsUri, startedAt, finishedAt, durationsMs, error, hosts, null);
+  }
 
   /** A report without the hosts it ran on, as reports before host failover are. */
   public ReplayReport(
@@ -73,7 +92,8 @@ public record ReplayReport(
       List<MetricComparison> metrics, Long trainingExitCode, List<String> logTail, TrainingLog log, TrainingLimits limits,
       String rebuiltOutputsUri, Instant startedAt, Instant finishedAt, Map<String, Long> durationsMs, Failure error) {
     this(schema, replayId, modelSpec, model, verdict, verdictReason, triplet, inputs, evidence, artifacts, metrics,
-        trainingExitCode, logTail, log, limits, rebuiltOutputsUri, startedAt, finishedAt, durationsMs, error, null);
+        trainingExitCode, logTail, log, limits, rebuiltOutputsUri, startedAt, finishedAt, durationsMs, error,
+        (List<String>) null);
   }
 
   /** A report without an error, as every verdict but {@code ERROR} has. */

@@ -107,10 +107,26 @@ public final class Registration {
       String metricsFile,
       Map<String, Tolerance> tolerances,
       List<OutputRule> outputRules,
-      List<MetricThreshold> thresholds) {
+      List<MetricThreshold> thresholds,
+      RecordedOutputs.ProbeSet probe) {
     public Request {
       outputRules = outputRules == null ? List.of() : List.copyOf(outputRules);
       thresholds = thresholds == null ? List.of() : List.copyOf(thresholds);
+    }
+
+    /** A run without a probe set. */
+    public Request(
+        ModelRef model, String repositoryUrl, String commit, List<String> entryPoint, String workingDirectory,
+        ImageRef image, String data, Path outputDir, String metricsFile, Map<String, Tolerance> tolerances,
+        List<OutputRule> outputRules, List<MetricThreshold> thresholds) {
+      this(model, repositoryUrl, commit, entryPoint, workingDirectory, image, data, outputDir, metricsFile, tolerances,
+          outputRules, thresholds, null);
+    }
+
+    /** The same run with {@code probe} as the probe set of its functional comparison. */
+    public Request withProbe(RecordedOutputs.ProbeSet probe) {
+      return new Request(model, repositoryUrl, commit, entryPoint, workingDirectory, image, data, outputDir, metricsFile,
+          tolerances, outputRules, thresholds, probe);
     }
 
     /** A run without thresholds. */
@@ -169,12 +185,18 @@ public final class Registration {
       }
     }
     DataRef data = resolveData(request.data(), progress);
+    if (request.probe() != null && !data.files().isEmpty() && data.files().stream().noneMatch(f -> f.path().equals(request.probe().file()))) {
+      throw TimemachineException.invalidInput("--probe-set " + request.probe().file() + " is not a file of the data"
+          + " snapshot (its files: " + data.files().stream().limit(10).map(FileEntry::path).toList()
+          + (data.files().size() > 10 ? ", ..." : "") + ")");
+    }
     ModelContract contract = new ModelContract(schemasOf(request.data(), data, progress), request.thresholds());
     ModelVersion version =
         ModelVersion.of(
             request.model(),
             new Triplet(code, new EnvironmentRef(request.image()), data),
-            new RecordedOutputs(artifacts, request.metricsFile(), metrics, request.tolerances(), request.outputRules()),
+            new RecordedOutputs(artifacts, request.metricsFile(), metrics, request.tolerances(), request.outputRules(),
+                request.probe()),
             clock.instant())
             .withContract(contract);
     int payload = dev.timemachine.core.json.Json.toBytes(version.forWorkflow()).length;
@@ -186,6 +208,14 @@ public final class Registration {
               + " metrics");
     }
     registry.register(version);
+    // The original artifacts, by content beside the snapshot's objects: what a replay's explanation diffs
+    // against. Only once the version is registered, so that a refused registration writes nothing.
+    String originals = Snapshots.storeRootOf(data.snapshotUri());
+    java.util.Map<String, Path> bySha = new java.util.LinkedHashMap<>();
+    for (FileEntry artifact : artifacts) {
+      bySha.putIfAbsent(artifact.sha256(), collected.fileNamed(artifact.path()));
+    }
+    snapshots.keepObjects(originals != null ? originals : snapshotRootUri, bySha);
     return version;
   }
 

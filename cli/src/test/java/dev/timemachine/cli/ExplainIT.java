@@ -1,0 +1,86 @@
+package dev.timemachine.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.timemachine.core.json.Json;
+import dev.timemachine.samples.Services;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 11 on the real Docker engine, through the packaged CLI: the unseeded churn sample (its split and
+ * forest draw their seeds from the OS) is recorded, replayed with {@code --explain}, and must come back
+ * {@code DIVERGED} with {@code NONDETERMINISTIC_TRAINING}, the agreement of both models' predictions on the
+ * probe set (computed in the recorded image), and per-attribute differences of the fitted forest; then
+ * {@code explain} prints the account and {@code calibrate} proposes tolerances.
+ */
+class ExplainIT {
+  private static final Path JAR = Path.of("target/timemachine.jar").toAbsolutePath();
+  @TempDir Path home;
+
+  private record Run(int exit, String out, String err) {}
+
+  private Run cli(String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of("java", "-jar", JAR.toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command);
+    pb.environment().remove("TEMPORAL_ADDRESS");
+    pb.environment().put("TIMEMACHINE_HOME", home.toString());
+    pb.environment().put("TIMEMACHINE_METRICS_PORT", "0");
+    Path out = home.resolve("out-" + System.nanoTime());
+    Path err = home.resolve("err-" + System.nanoTime());
+    Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("%s finished", String.join(" ", args)).isTrue();
+    return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void the_unseeded_sample_is_diverged_explained_as_nondeterministic_with_its_predictions_compared() throws Exception {
+    Services.requireAll();
+    Run demo = cli("demo", "--sample", "churn-unseeded");
+    assertThat(demo.exit()).as("demo exit (DIVERGED): %s", demo.err()).isEqualTo(1);
+    Matcher id = Pattern.compile("timemachine verify (\\S+)").matcher(demo.out());
+    assertThat(id.find()).as("replay id in %s", demo.out()).isTrue();
+    Path report = home.resolve("store/reports/" + id.group(1) + ".json");
+    JsonNode json = Json.mapper().readTree(report.toFile());
+    assertThat(json.path("schema").asText()).isEqualTo("timemachine.replay-report/v3");
+    assertThat(json.path("verdict").asText()).isEqualTo("DIVERGED");
+    List<String> causes = new ArrayList<>();
+    json.path("explanation").path("causes").forEach(c -> causes.add(c.path("code").asText()));
+    assertThat(causes).contains("NONDETERMINISTIC_TRAINING", "WEIGHTS_DRIFT_NUMERIC", "PREDICTIONS_CHANGED");
+    JsonNode functional = json.path("explanation").path("functional");
+    assertThat(functional.path("task").asText()).isEqualTo("classifier");
+    assertThat(functional.path("rows").asInt()).as("probe rows").isGreaterThan(100);
+    assertThat(functional.path("labelAgreement").asDouble()).as("label agreement").isBetween(0.5, 0.9999);
+    JsonNode model = null;
+    for (JsonNode a : json.path("explanation").path("artifacts")) {
+      if (a.path("path").asText().equals("model.pkl")) {
+        model = a;
+      }
+    }
+    assertThat(model).as("a diff of model.pkl").isNotNull();
+    assertThat(model.path("kind").asText()).isEqualTo("sklearn");
+    assertThat(model.path("attributes").size()).as("fitted attributes that differ").isGreaterThan(0);
+    assertThat(model.path("firstDiverging").asText()).startsWith("estimators_[");
+    assertThat(json.path("explanation").path("probes").size()).as("probes: none and three variations").isEqualTo(4);
+
+    Run explain = cli("explain", id.group(1));
+    assertThat(explain.exit()).as("explain: %s", explain.err()).isZero();
+    assertThat(explain.out()).contains("NONDETERMINISTIC_TRAINING").contains("behaviour on the probe set customers.csv")
+        .contains("model.pkl [sklearn]").contains("--- recorded/metrics.json");
+
+    Run calibrate = cli("calibrate", "churn-unseeded@1", "--runs", "3");
+    assertThat(calibrate.exit()).as("calibrate: %s", calibrate.err()).isZero();
+    assertThat(calibrate.out()).contains("3 of 3 trainings gave metrics").containsPattern("--tolerance accuracy=abs:[0-9.]+");
+  }
+}
