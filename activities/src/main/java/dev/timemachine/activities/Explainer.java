@@ -102,10 +102,13 @@ final class Explainer {
       }
     }
     RecordedOutputs.ProbeSet probe = spec.recorded().probe();
-    boolean probeable = probe != null && rebuiltHashes.containsKey(modelArtifact(spec.recorded()))
-        && Files.isRegularFile(original.resolve(modelArtifact(spec.recorded())));
+    String model = modelArtifact(spec.recorded());
+    boolean modelDiffers = spec.recorded().artifacts().stream().anyMatch(a -> a.path().equals(model)
+        && rebuiltHashes.containsKey(model) && !rebuiltHashes.get(model).equals(a.sha256()));
+    boolean probeable = probe != null && modelDiffers && Files.isRegularFile(original.resolve(model));
     Functional functional = null;
-    if (probe != null && !probeable) {
+    // A model that came back byte for byte predicts the same: there is nothing to compare.
+    if (probe != null && modelDiffers && !probeable) {
       functional = Functional.unavailable(modelArtifact(spec.recorded()), probe.file(),
           "the model artifact's original is not kept or was not rebuilt differently");
     }

@@ -298,6 +298,10 @@ def read_probe(path, features):
 def functional(probe):
     art = probe["artifact"]
     result = {"artifact": art, "probeSet": probe["file"], "tolerance": probe.get("tolerance", 0.0)}
+    if not art.lower().endswith((".pkl", ".pickle", ".joblib", ".sav")):
+        result["problem"] = (f"{art} is not a pickled estimator (weights only, no predict()): the built-in loader"
+                             " cannot predict with it; compare behaviour through the metrics")
+        return result
     try:
         ea, features = find_estimator(load_model_file(os.path.join(ORIGINAL, art)))
         eb, _ = find_estimator(load_model_file(os.path.join(REBUILT, art)))

@@ -45,7 +45,7 @@ import picocli.CommandLine.Option;
 public final class DemoCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--sample", defaultValue = SampleProject.CHURN, description = "churn (seeded, default) or churn-unseeded")
+  @Option(names = "--sample", defaultValue = SampleProject.CHURN, description = "churn (seeded, default), churn-unseeded, churn-metadata (only an MLmodel timestamp differs) or churn-numpy (unseeded NumPy weights)")
   String sample;
 
   @Option(names = "--json", description = "Print only the report JSON on stdout.")

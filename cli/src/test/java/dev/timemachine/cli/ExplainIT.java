@@ -44,6 +44,53 @@ class ExplainIT {
     return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
   }
 
+  private JsonNode demo(String sample, int exit) throws Exception {
+    Services.requireAll();
+    Run demo = cli("demo", "--sample", sample);
+    assertThat(demo.exit()).as("demo %s exit: %s", sample, demo.err()).isEqualTo(exit);
+    Matcher id = Pattern.compile("timemachine verify (\\S+)").matcher(demo.out());
+    assertThat(id.find()).as("replay id in %s", demo.out()).isTrue();
+    return Json.mapper().readTree(home.resolve("store/reports/" + id.group(1) + ".json").toFile());
+  }
+
+  private static List<String> causes(JsonNode report) {
+    List<String> causes = new ArrayList<>();
+    report.path("explanation").path("causes").forEach(c -> causes.add(c.path("code").asText()));
+    return causes;
+  }
+
+  @Test
+  void a_sample_whose_only_difference_is_a_timestamp_in_its_mlmodel_is_metadata_only_and_reproduced_functionally()
+      throws Exception {
+    JsonNode report = demo("churn-metadata", 0);
+    assertThat(report.path("verdict").asText()).isEqualTo("REPRODUCED_FUNCTIONALLY");
+    assertThat(causes(report)).containsExactly("METADATA_ONLY");
+    JsonNode mlmodel = report.path("explanation").path("artifacts").get(0);
+    assertThat(mlmodel.path("path").asText()).isEqualTo("MLmodel");
+    assertThat(mlmodel.path("metadataOnly").asBoolean()).isTrue();
+    List<String> keys = new ArrayList<>();
+    mlmodel.path("changedKeys").forEach(k -> keys.add(k.asText()));
+    assertThat(keys).containsExactly("model_uuid", "utc_time_created");
+  }
+
+  @Test
+  void numpy_weights_are_diffed_tensor_by_tensor_with_the_first_diverging_layer() throws Exception {
+    JsonNode report = demo("churn-numpy", 1);
+    assertThat(report.path("verdict").asText()).isEqualTo("DIVERGED");
+    assertThat(causes(report)).contains("WEIGHTS_DRIFT_NUMERIC", "NONDETERMINISTIC_TRAINING");
+    JsonNode weights = null;
+    for (JsonNode a : report.path("explanation").path("artifacts")) {
+      if (a.path("path").asText().equals("weights.npz")) {
+        weights = a;
+      }
+    }
+    assertThat(weights).as("a diff of weights.npz").isNotNull();
+    assertThat(weights.path("kind").asText()).isEqualTo("tensors");
+    assertThat(weights.path("firstDiverging").asText()).isEqualTo("layer1.weight");
+    assertThat(weights.path("attributes").get(0).path("relL2").asDouble()).isPositive();
+    assertThat(report.path("explanation").path("functional").path("problem").asText()).contains("weights only");
+  }
+
   @Test
   void the_unseeded_sample_is_diverged_explained_as_nondeterministic_with_its_predictions_compared() throws Exception {
     Services.requireAll();

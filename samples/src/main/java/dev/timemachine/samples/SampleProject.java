@@ -35,7 +35,14 @@ public final class SampleProject {
   /** The seeded churn model logging only through MLflow (needs the MLflow sample image). */
   public static final String CHURN_MLFLOW = "churn-mlflow";
 
-  private static final List<String> KNOWN = List.of(CHURN, CHURN_UNSEEDED, CHURN_MLRUNS, CHURN_MLFLOW);
+  /** Seeded, but it writes an MLflow-style MLmodel with its creation time: only metadata differs. */
+  public static final String CHURN_METADATA = "churn-metadata";
+
+  /** An unseeded two-layer NumPy network whose weights are an .npz: differs tensor by tensor. */
+  public static final String CHURN_NUMPY = "churn-numpy";
+
+  private static final List<String> KNOWN =
+      List.of(CHURN, CHURN_UNSEEDED, CHURN_MLRUNS, CHURN_MLFLOW, CHURN_METADATA, CHURN_NUMPY);
 
   /** The entry point of every sample, run in the code directory of the training container. */
   public static final List<String> ENTRY_POINT = List.of("python3", "train.py");

@@ -48,7 +48,7 @@ class ReplayReportSchemaTest {
     String json = new String(Json.toBytes(report), StandardCharsets.UTF_8);
     String compact = json.replaceAll("\\s*([:{,])\\s*", "$1");
 
-    assertThat(compact).contains("\"schema\":\"timemachine.replay-report/v2\"")
+    assertThat(compact).contains("\"schema\":\"timemachine.replay-report/v3\"")
         .contains("\"environment\":{\"kind\":\"ENVIRONMENT\",\"state\":\"NOT_CHECKED\"")
         .contains("\"service\":\"image registry 127.0.0.1:5055\"");
     assertThat(Json.parse(json.getBytes(StandardCharsets.UTF_8), ReplayReport.class, "v2 report")).isEqualTo(report);
