@@ -132,6 +132,14 @@ public final class HtmlReport {
     v.put("metrics", metrics);
     v.put("noMetrics", metrics.isEmpty());
 
+    if (r.explanation() != null) {
+      List<Map<String, Object>> causes = new ArrayList<>();
+      for (dev.timemachine.core.grading.Explanation.Cause c : r.explanation().causes()) {
+        causes.add(Map.of("code", c.code().name(), "summary", orDash(c.summary()), "evidence", String.join("; ", c.evidence())));
+      }
+      // The whole account as explain prints it: plain text, escaped by the template like every value.
+      v.put("explanation", Map.of("causes", causes, "text", ExplanationText.render(r)));
+    }
     v.put("exitCode", r.trainingExitCode() == null ? "(no training ran)" : r.trainingExitCode().toString());
     v.put("logTail", String.join("\n", nonNull(r.logTail())));
     v.put("hasLogTail", !nonNull(r.logTail()).isEmpty());
