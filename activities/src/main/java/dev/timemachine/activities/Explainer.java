@@ -112,13 +112,18 @@ final class Explainer {
       functional = Functional.unavailable(modelArtifact(spec.recorded()), probe.file(),
           "the model artifact's original is not kept or was not rebuilt differently");
     }
+    boolean userProbe = probeable && probe.entryPoint() != null;
+    if (userProbe) {
+      functional = runUserProbe(spec, replayDir, root, collected, probe, model, progress);
+      probeable = false;
+    }
     if (!inImage.isEmpty() || probeable) {
       InImage result = runInImage(training, replayDir, root, inImage, probeable ? probe : null,
           modelArtifact(spec.recorded()), progress);
       diffs.addAll(result.artifacts);
       problems.addAll(result.problems);
       if (probeable) {
-        functional = result.functional != null ? result.functional
+        functional = result.functional != null ? result.functional.by("built-in loader")
             : Functional.unavailable(modelArtifact(spec.recorded()), probe.file(), "the in-image comparator gave no result");
       }
     }
@@ -184,6 +189,60 @@ final class Explainer {
       String why = "the in-image comparator wrote an unreadable result: " + e.getMessage();
       return new InImage(List.of(), probe == null ? null : Functional.unavailable(model, probe.file(), why), List.of(why));
     }
+  }
+
+  /**
+   * The user's probe entry point, run twice in the recorded image from the code directory: once with
+   * the recorded artifacts at {@code /model}, once with the rebuilt ones; each writes
+   * {@code /out/predictions.json}, compared in the JVM ({@link dev.timemachine.core.grading.Predictions}).
+   */
+  private Functional runUserProbe(
+      ExplainSpec spec, Path replayDir, Path root, OutputCollection.Collected collected, RecordedOutputs.ProbeSet probe,
+      String model, Progress progress) {
+    TrainingSpec training = spec.training();
+    // Both sides whole: an identical artifact is the same bytes on both, taken from the rebuild.
+    for (FileEntry artifact : spec.recorded().artifacts()) {
+      Path source = collected.fileNamed(artifact.path());
+      for (String side : List.of("original", "rebuilt")) {
+        Path target = root.resolve(side).resolve(artifact.path());
+        if (!Files.exists(target) && source != null && FileHashing.sha256(source).equals(artifact.sha256())) {
+          mkdirs(target.getParent());
+          copy(source, target);
+        }
+      }
+    }
+    byte[][] predictions = new byte[2][];
+    String[] sides = {"original", "rebuilt"};
+    for (int i = 0; i < 2; i++) {
+      Path out = mkdirs(root.resolve("probe-" + sides[i]));
+      progress.report("probe entry point on the " + sides[i] + " model");
+      ContainerRequest plain = TrainingContainer.request(
+          dev.timemachine.core.model.ReplayIds.containerName(training.replayId()) + "-predict-" + sides[i], training.image(),
+          training.code(), replayDir.resolve("code"), replayDir.resolve("data"), out, limitsFor(training), withRole("predict"));
+      Map<String, String> env = new LinkedHashMap<>(plain.environment());
+      env.put("TIMEMACHINE_MODEL", "/model");
+      env.put("TIMEMACHINE_PROBE", TrainingContainer.DATA_MOUNT + "/" + probe.file());
+      List<Mount> mounts = new ArrayList<>(plain.mounts());
+      mounts.add(new Mount(root.resolve(sides[i]), "/model", true));
+      ContainerExit exit = engine.run(new ContainerRequest(plain.name(), plain.image(), probe.entryPoint(), plain.workingDir(),
+          mounts, env, plain.labels(), plain.limits()), progress);
+      Path file = out.resolve("predictions.json");
+      if (exit.exitCode() != 0 || !Files.isRegularFile(file)) {
+        return Functional.unavailable(model, probe.file(), "the probe entry point on the " + sides[i] + " model "
+            + (exit.timedOut() ? "timed out" : "exited " + exit.exitCode()) + (Files.isRegularFile(file) ? ""
+            : " without writing predictions.json") + (exit.logTail().isEmpty() ? "" : ": "
+            + exit.logTail().get(exit.logTail().size() - 1)));
+      }
+      predictions[i] = read(file);
+    }
+    return dev.timemachine.core.grading.Predictions.compare(model, probe.file(), predictions[0], predictions[1],
+        probe.predictionTolerance()).by("probe entry point " + String.join(" ", probe.entryPoint()));
+  }
+
+  private static TrainingLimits limitsFor(TrainingSpec training) {
+    TrainingLimits base = training.limits() == null ? TrainingLimits.DEFAULT : training.limits();
+    return new TrainingLimits(base.cpus(), base.memoryBytes(), Math.min(base.timeoutSeconds(), COMPARATOR_TIMEOUT_SECONDS),
+        base.pidsLimit(), base.sandbox());
   }
 
   /** What {@code explain.py} writes. */

@@ -105,12 +105,22 @@ public final class RegisterCommand implements Callable<Integer> {
           + " labels must be identical) or value (regressors) that is still the same prediction. Default: 0, exact.")
   double predictionTolerance;
 
+  @Option(names = "--probe-entry-point", paramLabel = "COMMAND",
+      description = "With --probe-set: your own probe instead of the built-in loader (words or a JSON array), run in the"
+          + " recorded image from the code directory with the model's artifacts at $TIMEMACHINE_MODEL and the probe set at"
+          + " $TIMEMACHINE_PROBE; it writes $TIMEMACHINE_OUTPUT/predictions.json (docs/divergence-causes.md).")
+  String probeEntryPoint;
+
   @Override
   public Integer call() {
     if (probeSet == null && predictionTolerance != 0) {
       throw TimemachineException.invalidInput("--prediction-tolerance needs --probe-set FILE: the data to predict on");
     }
-    RecordedOutputs.ProbeSet probe = probeSet == null ? null : new RecordedOutputs.ProbeSet(probeSet, predictionTolerance);
+    if (probeSet == null && probeEntryPoint != null) {
+      throw TimemachineException.invalidInput("--probe-entry-point needs --probe-set FILE: the data it predicts on");
+    }
+    RecordedOutputs.ProbeSet probe = probeSet == null ? null : new RecordedOutputs.ProbeSet(probeSet, predictionTolerance,
+        probeEntryPoint == null ? null : dev.timemachine.registries.manifest.EntryPoints.parse(probeEntryPoint));
     Map<String, Tolerance> parsed = new LinkedHashMap<>();
     for (String t : tolerances) {
       int eq = t.indexOf('=');

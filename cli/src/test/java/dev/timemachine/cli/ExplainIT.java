@@ -107,6 +107,7 @@ class ExplainIT {
     assertThat(causes).contains("NONDETERMINISTIC_TRAINING", "WEIGHTS_DRIFT_NUMERIC", "PREDICTIONS_CHANGED");
     JsonNode functional = json.path("explanation").path("functional");
     assertThat(functional.path("task").asText()).isEqualTo("classifier");
+    assertThat(functional.path("by").asText()).isEqualTo("built-in loader");
     assertThat(functional.path("rows").asInt()).as("probe rows").isGreaterThan(100);
     assertThat(functional.path("labelAgreement").asDouble()).as("label agreement").isBetween(0.5, 0.9999);
     JsonNode model = null;
@@ -125,6 +126,27 @@ class ExplainIT {
     assertThat(explain.exit()).as("explain: %s", explain.err()).isZero();
     assertThat(explain.out()).contains("NONDETERMINISTIC_TRAINING").contains("behaviour on the probe set customers.csv")
         .contains("model.pkl [sklearn]").contains("--- recorded/metrics.json");
+
+    // The same run with the user's own probe entry point instead of the built-in loader.
+    JsonNode manifest = Json.mapper().readTree(home.resolve("store/models/churn-unseeded/1.json").toFile());
+    JsonNode triplet = manifest.path("triplet");
+    Path original;
+    try (var dirs = Files.list(home.resolve("demo"))) {
+      original = dirs.findFirst().orElseThrow().resolve("original-output");
+    }
+    Run register = cli("register", "--model", "churn-unseeded@2", "--repo", triplet.path("code").path("repositoryUrl").asText(),
+        "--commit", triplet.path("code").path("commit").asText(), "--entry-point", "python3 train.py",
+        "--image", triplet.path("environment").path("image").asText(), "--data", triplet.path("data").path("snapshotUri").asText(),
+        "--output", original.toString(), "--probe-set", "customers.csv", "--probe-entry-point", "python3 probe.py");
+    assertThat(register.exit()).as("register with a probe entry point: %s", register.err()).isZero();
+    Run replay = cli("replay", "churn-unseeded@2", "--no-write-back", "--json");
+    assertThat(replay.exit()).as("replay: %s", replay.err()).isEqualTo(1);
+    JsonNode byUser = Json.mapper().readTree(replay.out()).path("explanation").path("functional");
+    assertThat(byUser.path("problem").isMissingNode()).as("no problem: %s", byUser).isTrue();
+    assertThat(byUser.path("by").asText()).isEqualTo("probe entry point python3 probe.py");
+    assertThat(byUser.path("task").asText()).isEqualTo("classifier");
+    assertThat(byUser.path("rows").asInt()).isEqualTo(functional.path("rows").asInt());
+    assertThat(byUser.path("labelAgreement").asDouble()).isBetween(0.5, 0.9999);
 
     Run calibrate = cli("calibrate", "churn-unseeded@1", "--runs", "3");
     assertThat(calibrate.exit()).as("calibrate: %s", calibrate.err()).isZero();

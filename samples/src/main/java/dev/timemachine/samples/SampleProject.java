@@ -50,7 +50,7 @@ public final class SampleProject {
   /** The data generator, run in the sample image with the output mounted at /out. */
   public static final List<String> MAKE_DATA = List.of("python3", "/code/make_data.py", "/out");
 
-  private static final List<String> FILES = List.of("train.py", "make_data.py");
+  private static final List<String> FILES = List.of("train.py", "make_data.py", "probe.py");
   private static final PersonIdent AUTHOR =
       new PersonIdent(
           "timemachine samples", "samples@timemachine.invalid",
@@ -105,8 +105,8 @@ public final class SampleProject {
       String from = file.equals("make_data.py") ? CHURN : name;
       try (InputStream in = SampleProject.class.getResourceAsStream(from + "/" + file)) {
         if (in == null) {
-          if (file.equals("make_data.py")) {
-            continue;
+          if (file.equals("make_data.py") || file.equals("probe.py")) {
+            continue; // only the samples that have one
           }
           throw new IllegalStateException("sample resource " + from + "/" + file + " is missing from the jar");
         }

@@ -85,14 +85,21 @@ public record Explanation(
    * @param maxRelDiff regressors: the largest relative difference of a prediction
    * @param identical whether the predictions are the same within {@code tolerance}
    * @param problem why no comparison could be made, or null (then the other fields are null)
+   * @param by who predicted: {@code built-in loader} or {@code probe entry point <argv>}
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Functional(
       String artifact, String probeSet, Integer rows, String task, Double labelAgreement, Double maxProbabilityDiff,
-      Double maxAbsDiff, Double maxRelDiff, Double tolerance, Boolean identical, String problem) {
+      Double maxAbsDiff, Double maxRelDiff, Double tolerance, Boolean identical, String problem, String by) {
     public static Functional unavailable(String artifact, String probeSet, String problem) {
-      return new Functional(artifact, probeSet, null, null, null, null, null, null, null, null, problem);
+      return new Functional(artifact, probeSet, null, null, null, null, null, null, null, null, problem, null);
+    }
+
+    /** The same comparison, saying who predicted: the built-in loader or the user's probe entry point. */
+    public Functional by(String who) {
+      return new Functional(artifact, probeSet, rows, task, labelAgreement, maxProbabilityDiff, maxAbsDiff, maxRelDiff,
+          tolerance, identical, problem, who);
     }
   }
 

@@ -29,11 +29,20 @@ public record RecordedOutputs(
    * The data a replay predicts on to compare the recorded and the rebuilt model's behaviour when their
    * bytes differ: {@code file} is a path in the version's data snapshot, {@code predictionTolerance}
    * the largest absolute difference of a predicted probability (classifiers; labels must be identical)
-   * or value (regressors) that still counts as the same prediction (0: exact).
+   * or value (regressors) that still counts as the same prediction (0: exact). {@code entryPoint}: the
+   * user's own probe (argv, run in the recorded image from the code directory) instead of the built-in
+   * loader; its contract is in docs/divergence-causes.md ("A probe entry point of your own").
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record ProbeSet(String file, double predictionTolerance) {
+  public record ProbeSet(
+      String file, double predictionTolerance, @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> entryPoint) {
+    /** A probe set predicted on by the built-in loader (pickled scikit-learn estimators). */
+    public ProbeSet(String file, double predictionTolerance) {
+      this(file, predictionTolerance, null);
+    }
+
     public ProbeSet {
+      entryPoint = entryPoint == null || entryPoint.isEmpty() ? null : List.copyOf(entryPoint);
       RelativePaths.require(file, "probe set");
       if (!Double.isFinite(predictionTolerance) || predictionTolerance < 0) {
         throw TimemachineException.invalidInput(

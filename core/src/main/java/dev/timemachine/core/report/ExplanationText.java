@@ -52,6 +52,7 @@ public final class ExplanationText {
     }
     if (e.functional() != null) {
       s.append("\nbehaviour on the probe set ").append(e.functional().probeSet()).append(" (").append(e.functional().artifact())
+          .append(e.functional().by() == null ? "" : ", by the " + e.functional().by())
           .append("): ").append(Explanations.describe(e.functional()))
           .append(Boolean.TRUE.equals(e.functional().identical()) ? " -> same predictions"
               : Boolean.FALSE.equals(e.functional().identical()) ? " -> predictions differ" : "")

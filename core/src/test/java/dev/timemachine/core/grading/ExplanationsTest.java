@@ -70,7 +70,7 @@ class ExplanationsTest {
 
   private static Explanation withFunctional(Boolean identical) {
     return new Explanation(List.of(), List.of(), new Functional("model.pkl", "probe.csv", 100, "classifier", 1.0, 0.0,
-        null, null, 0.0, identical, null), List.of(), List.of());
+        null, null, 0.0, identical, null, null), List.of(), List.of());
   }
 
   @Test
