@@ -161,6 +161,7 @@ class FleetCrashIT {
       while (!stop.get()) {
         try {
           Process ps = new ProcessBuilder("docker", "ps", "-a", "--filter", "label=dev.timemachine.replay",
+              "--filter", "label=dev.timemachine.role=training",
               "--format", "{{.ID}} {{.Label \"dev.timemachine.replay\"}} {{.Names}} {{.Status}}").start();
           for (String line : new String(ps.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
             String[] parts = line.strip().split(" ", 3);
