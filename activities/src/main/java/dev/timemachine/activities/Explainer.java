@@ -218,7 +218,8 @@ final class Explainer {
       progress.report("probe entry point on the " + sides[i] + " model");
       ContainerRequest plain = TrainingContainer.request(
           dev.timemachine.core.model.ReplayIds.containerName(training.replayId()) + "-predict-" + sides[i], training.image(),
-          training.code(), replayDir.resolve("code"), replayDir.resolve("data"), out, limitsFor(training), withRole("predict"));
+          training.code(), replayDir.resolve("code"), replayDir.resolve("data"),
+          TrainingActivitiesImpl.upstreamDir(replayDir, training), out, limitsFor(training), withRole("predict"));
       Map<String, String> env = new LinkedHashMap<>(plain.environment());
       env.put("TIMEMACHINE_MODEL", "/model");
       env.put("TIMEMACHINE_PROBE", TrainingContainer.DATA_MOUNT + "/" + probe.file());
@@ -288,8 +289,8 @@ final class Explainer {
             base.sandbox());
     ContainerRequest plain = TrainingContainer.request(
         dev.timemachine.core.model.ReplayIds.containerName(training.replayId()) + "-probe-" + spec.index() + "-" + attempt,
-        training.image(), training.code(), replayDir.resolve("code"), replayDir.resolve("data"), out, limits,
-        withRole("probe"));
+        training.image(), training.code(), replayDir.resolve("code"), replayDir.resolve("data"),
+        TrainingActivitiesImpl.upstreamDir(replayDir, training), out, limits, withRole("probe"));
     Map<String, String> env = new LinkedHashMap<>(plain.environment());
     env.putAll(Variations.environment(spec.variation()));
     ContainerRequest request = new ContainerRequest(plain.name(), plain.image(), plain.command(), plain.workingDir(),

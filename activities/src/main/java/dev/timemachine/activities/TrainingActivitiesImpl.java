@@ -50,6 +50,8 @@ import java.util.Map;
 public final class TrainingActivitiesImpl implements TrainingActivities {
 
   public static final String LABEL_REPLAY = TrainingContainer.LABEL_REPLAY;
+  /** The directory of a replay's verified upstream artifacts, beside code/ and data/. */
+  static final String UPSTREAM_DIR = "upstream";
 
 
   private final SourceCheckout git;
@@ -118,6 +120,20 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   }
 
   @Override
+  public InputCheck restoreDataAndUpstream(
+      String replayId, DataRef data, java.util.List<dev.timemachine.core.model.UpstreamRef> upstream) {
+    return Failures.call(
+        "the object store of " + data.snapshotUri(),
+        () -> onDisk(replayId, "restoring " + data.snapshotUri() + " and its upstream artifacts", () -> {
+          Path dir = claim(replayId);
+          String evidence = snapshots.restore(data, dir.resolve("data"), heartbeat("data"));
+          String upstreamEvidence = new dev.timemachine.core.data.UpstreamArtifacts(snapshots)
+              .restore(upstream, dir.resolve(UPSTREAM_DIR), heartbeat("upstream"));
+          return new InputCheck(evidence + "; " + upstreamEvidence);
+        }));
+  }
+
+  @Override
   public dev.timemachine.core.grading.Explanation explain(dev.timemachine.workflow.ExplainSpec spec) {
     String replayId = spec.training().replayId();
     return Failures.call(engineService(), () -> onDisk(replayId, "explaining",
@@ -160,6 +176,24 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     }
   }
 
+  /**
+   * The verified upstream artifacts of a training that consumes some, or null; refuses to train when
+   * one is not where the data step verified it (never trains with a missing input).
+   */
+  static Path upstreamDir(Path replayDir, TrainingSpec spec) {
+    if (spec.upstream().isEmpty()) {
+      return null;
+    }
+    Path dir = replayDir.resolve(UPSTREAM_DIR);
+    for (dev.timemachine.core.model.UpstreamRef u : spec.upstream()) {
+      if (!Files.isRegularFile(dir.resolve(u.name()).resolve(u.artifact()))) {
+        throw TimemachineException.unavailable(
+            "upstream artifact " + u + " of " + spec.replayId() + " is not in " + dir + " on this host", null);
+      }
+    }
+    return dir;
+  }
+
   private TrainingResult doTrain(TrainingSpec spec) {
     String replayId = spec.replayId();
     String name = ReplayIds.containerName(replayId);
@@ -176,6 +210,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
       throw TimemachineException.unavailable(
           "the code or data of replay " + replayId + " is not in " + workRoot + " on this host", null);
     }
+    Path upstream = upstreamDir(workRoot.resolve(ReplayIds.require(replayId)), spec);
     claim(replayId);
     Path logFile = workRoot.resolve(ReplayIds.require(replayId)).resolve("training.log");
     Path exitFile = workRoot.resolve(ReplayIds.require(replayId)).resolve(EXIT_FILE);
@@ -190,7 +225,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
       restrictToOwner(out.getParent());
       ContainerRequest request =
           TrainingContainer.request(
-              name, spec.image(), spec.code(), code, data, out, spec.limits(),
+              name, spec.image(), spec.code(), code, data, upstream, out, spec.limits(),
               Map.of(LABEL_REPLAY, replayId, "dev.timemachine.role", "training",
                   Leftovers.LABEL_WORKFLOW, workflowId(), Leftovers.LABEL_OWNER, owner.toString()));
       request = withLogFile(request, logFile);

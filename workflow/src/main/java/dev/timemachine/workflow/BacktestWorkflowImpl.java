@@ -73,6 +73,7 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
     final Map<String, String> evidence = new LinkedHashMap<>();
     TrainingResult result;
     String failure;
+    List<dev.timemachine.core.model.UpstreamRef> upstream = List.of();
 
     Run(String spec, String runId) {
       this.spec = spec;
@@ -115,6 +116,16 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
       }
     }
     leave("resolve");
+    for (Run run : runs) {
+      run.upstream = run.version.triplet().upstream();
+    }
+    try {
+      runs.get(0).upstream = request.upstreamFor(runs.get(0).version.triplet().upstream());
+    } catch (dev.timemachine.core.errors.TimemachineException e) {
+      // Deterministic: the request and the resolved version are both in the history.
+      outcome.set(BacktestOutcome.INPUTS_UNVERIFIABLE, e.getMessage());
+      return finish(request, runs, outcome, started, limits);
+    }
     ModelVersion original = runs.get(0).version;
     ModelContract contract = original.contract();
     boolean inferContract = contract == null || contract.files().isEmpty();
@@ -129,7 +140,10 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
       checks.add(check(run.runId + ":code", () -> materialize.checkoutCode(run.runId, run.version.triplet().code())));
       checks.add(check(run.runId + ":environment",
           () -> materialize.pullImage(run.runId, run.version.triplet().environment().image())));
-      checks.add(check(run.runId + ":data", () -> materialize.restoreData(run.runId, request.newData())));
+      checks.add(check(run.runId + ":data", run.upstream.isEmpty()
+          ? () -> materialize.restoreData(run.runId, request.newData())
+          // Only a version that consumes upstream artifacts takes this step, so no earlier history sees it.
+          : () -> materialize.restoreDataAndUpstream(run.runId, request.newData(), run.upstream)));
     }
     Promise<Checked> recordedData =
         inferContract ? check("recorded data", () -> materialize.restoreData(recordedRunId, original.triplet().data())) : null;
@@ -196,7 +210,7 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
         ModelVersion v = run.version;
         try {
           run.result = trainer.train(new TrainingSpec(run.runId, v.triplet().environment().image(), v.triplet().code(),
-              v.recorded().metricsFile(), limits, v.recorded().outputRules()));
+              v.recorded().metricsFile(), limits, v.recorded().outputRules(), null, run.upstream));
           if (!run.result.succeeded()) {
             run.failure = run.result.failureSummary();
           } else if (run.result.metricsProblem() != null) {
@@ -276,13 +290,14 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
             original == null ? null
                 : new BacktestReport.Original(original.model(), original.triplet(), original.recorded().metrics(),
                     original.registeredAt()),
-            request.newData(), request.against(), outcome.contractSource, outcome.check, thresholds,
+            request.newData(), runs.get(0).upstream, request.against(), outcome.contractSource, outcome.check, thresholds,
             BacktestReport.MetricTable.of(columns), runs.stream().map(Run::toReport).toList(), limits,
             Instant.ofEpochMilli(started), Instant.ofEpochMilli(now), new LinkedHashMap<>(durations));
     String uri = reports.writeBacktestReport(report);
     leave("report");
     step = "done";
-    return new BacktestResult(request.backtestId(), report.outcome(), report.reason(), report.missedThresholds(), uri);
+    return new BacktestResult(
+        request.backtestId(), report.outcome(), report.reason(), report.missedThresholds(), uri, report.metricTable());
   }
 
   private static ControlActivities resolver(BacktestRequest request) {

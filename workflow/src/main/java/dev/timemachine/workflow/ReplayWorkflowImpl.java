@@ -491,7 +491,7 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
     Triplet triplet = version.triplet();
     TrainingSpec training = new TrainingSpec(request.replayId(), triplet.environment().image(), triplet.code(),
         version.recorded().metricsFile(), limits, version.recorded().outputRules(),
-        version.recorded().artifacts().stream().map(FileEntry::path).toList());
+        version.recorded().artifacts().stream().map(FileEntry::path).toList(), triplet.upstream());
     dev.timemachine.core.grading.Explanation explanation;
     try {
       explanation = host.explain(new ExplainSpec(training, version.recorded(), result.outputs(), triplet.data().snapshotUri()));
@@ -564,8 +564,13 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
         timedOnHost("environment", "pullImage", InputKind.ENVIRONMENT,
             "the image registry of " + triplet.environment().image(), notPickedUp,
             () -> materialize.pullImage(request.replayId(), triplet.environment().image())),
-        timedOnHost("data", "restoreData", InputKind.DATA, "the object store of " + triplet.data().snapshotUri(),
-            notPickedUp, () -> materialize.restoreData(request.replayId(), triplet.data())));
+        triplet.upstream().isEmpty()
+            ? timedOnHost("data", "restoreData", InputKind.DATA, "the object store of " + triplet.data().snapshotUri(),
+                notPickedUp, () -> materialize.restoreData(request.replayId(), triplet.data()))
+            // Only a triplet with upstream artifacts takes this step, so no earlier history sees it.
+            : timedOnHost("data", "restoreDataAndUpstream", InputKind.DATA,
+                "the object store of " + triplet.data().snapshotUri(), notPickedUp,
+                () -> materialize.restoreDataAndUpstream(request.replayId(), triplet.data(), triplet.upstream())));
     Promise.allOf(steps).get();
     if (notPickedUp.isCompleted()) {
       return OnHost.abandoned(hostQueue, notPickedUp.get());
@@ -585,7 +590,7 @@ public class ReplayWorkflowImpl implements ReplayWorkflow {
               new TrainingSpec(
                   request.replayId(), triplet.environment().image(), triplet.code(),
                   version.recorded().metricsFile(), limits, version.recorded().outputRules(),
-                    version.recorded().artifacts().stream().map(FileEntry::path).toList()));
+                  version.recorded().artifacts().stream().map(FileEntry::path).toList(), triplet.upstream()));
       leave("train");
       return new OnHost(hostQueue, outcomes, result, null, null);
     } catch (ActivityFailure failure) {

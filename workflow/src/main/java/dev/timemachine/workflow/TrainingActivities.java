@@ -28,6 +28,14 @@ public interface TrainingActivities {
 
   InputCheck restoreData(String replayId, DataRef data);
 
+  /**
+   * {@link #restoreData}, then the artifacts of the upstream model versions the training consumes, each
+   * verified against its recorded sha256 and size (into the replay's {@code upstream/}, mounted read-only
+   * at {@value dev.timemachine.core.model.UpstreamRef#MOUNT}): one data input. Called instead of
+   * restoreData only for a triplet that names upstream artifacts, so every other history is unchanged.
+   */
+  InputCheck restoreDataAndUpstream(String replayId, DataRef data, java.util.List<dev.timemachine.core.model.UpstreamRef> upstream);
+
   /** Runs the entry point; a non-zero exit is a result, not a failure. */
   TrainingResult train(TrainingSpec spec);
 

@@ -103,8 +103,22 @@ class BacktestWorkflowTest {
       return new InputCheck(data.rootDigest());
     }
 
+    /** The upstream artifacts restored and trained with, by run id. */
+    final Map<String, List<dev.timemachine.core.model.UpstreamRef>> upstreamRestored =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    final Map<String, List<dev.timemachine.core.model.UpstreamRef>> upstreamTrained =
+        new java.util.concurrent.ConcurrentHashMap<>();
+
+    @Override
+    public InputCheck restoreDataAndUpstream(
+        String runId, DataRef data, List<dev.timemachine.core.model.UpstreamRef> upstream) {
+      upstreamRestored.put(runId, upstream);
+      return restoreData(runId, data);
+    }
+
     @Override
     public TrainingResult train(TrainingSpec spec) {
+      upstreamTrained.put(spec.replayId(), spec.upstream());
       trained.add(spec.replayId());
       return results.getOrDefault(spec.replayId(), trained(0.5));
     }
@@ -189,6 +203,63 @@ class BacktestWorkflowTest {
   private BacktestReport report() {
     assertThat(fakes.reports).as("reports written").hasSize(1);
     return fakes.reports.get(0);
+  }
+
+  @Test
+  void a_downstream_backtest_trains_the_old_model_with_the_new_upstream_artifact_in_place_of_the_recorded_one() {
+    dev.timemachine.core.model.UpstreamRef old = new dev.timemachine.core.model.UpstreamRef(
+        "encoder", dev.timemachine.core.model.ModelRef.parse("encoder@1"), "encoder.pkl", "1".repeat(64), 100,
+        "file:///store");
+    dev.timemachine.core.model.UpstreamRef newer = new dev.timemachine.core.model.UpstreamRef(
+        "encoder", dev.timemachine.core.model.ModelRef.parse("encoder@2"), "encoder.pkl", "2".repeat(64), 120,
+        "file:///store");
+    ModelVersion base = version("churn", "1", Fixtures.COMMIT, CONTRACT);
+    fakes.versions.put("churn@1", new ModelVersion(ModelVersion.SCHEMA, base.model(),
+        new dev.timemachine.core.model.Triplet(base.triplet().code(), base.triplet().environment(), base.triplet().data(),
+            List.of(old)),
+        base.recorded(), base.registeredAt(), CONTRACT));
+    fakes.results.put(ID, trained(0.86));
+    env = TestWorkflowEnvironment.newInstance();
+    Worker control = env.newWorker("control");
+    control.registerWorkflowImplementationTypes(BacktestWorkflowImpl.class);
+    control.registerActivitiesImplementations(fakes);
+    env.newWorker("training").registerActivitiesImplementations(fakes);
+    env.start();
+    BacktestWorkflow workflow = env.getWorkflowClient().newWorkflowStub(
+        BacktestWorkflow.class, WorkflowOptions.newBuilder().setWorkflowId(ID).setTaskQueue("control")
+            .setWorkflowExecutionTimeout(java.time.Duration.ofMinutes(2)).build());
+    BacktestResult result = workflow.backtest(new BacktestRequest(
+        ID, "churn@1", NEW_DATA, List.of(), TrainingLimits.DEFAULT, "training", 0, List.of(newer)));
+
+    assertThat(result.outcome()).isEqualTo(BacktestOutcome.BACKTEST_COMPLETED);
+    dev.timemachine.core.model.UpstreamRef mounted = old.replacedBy(newer);
+    assertThat(mounted.model().toString()).isEqualTo("encoder@2");
+    assertThat(fakes.upstreamRestored).containsEntry(ID, List.of(mounted));
+    assertThat(fakes.upstreamTrained).containsEntry(ID, List.of(mounted));
+    assertThat(report().upstream()).containsExactly(mounted);
+    assertThat(result.metricTable().columns()).containsExactly("churn@1 (recorded)", "churn@1");
+  }
+
+  @Test
+  void an_override_for_an_upstream_the_version_does_not_consume_is_refused_before_any_step() {
+    fakes.versions.put("churn@1", version("churn", "1", Fixtures.COMMIT, CONTRACT));
+    env = TestWorkflowEnvironment.newInstance();
+    Worker control = env.newWorker("control");
+    control.registerWorkflowImplementationTypes(BacktestWorkflowImpl.class);
+    control.registerActivitiesImplementations(fakes);
+    env.newWorker("training").registerActivitiesImplementations(fakes);
+    env.start();
+    BacktestWorkflow workflow = env.getWorkflowClient().newWorkflowStub(
+        BacktestWorkflow.class, WorkflowOptions.newBuilder().setWorkflowId(ID).setTaskQueue("control")
+            .setWorkflowExecutionTimeout(java.time.Duration.ofMinutes(2)).build());
+    BacktestResult result = workflow.backtest(new BacktestRequest(ID, "churn@1", NEW_DATA, List.of(), TrainingLimits.DEFAULT,
+        "training", 0, List.of(new dev.timemachine.core.model.UpstreamRef("encoder",
+            dev.timemachine.core.model.ModelRef.parse("encoder@2"), "encoder.pkl", "2".repeat(64), 1, "file:///store"))));
+
+    assertThat(result.outcome()).isEqualTo(BacktestOutcome.INPUTS_UNVERIFIABLE);
+    assertThat(result.reason()).contains("consumes no upstream artifact named 'encoder'");
+    assertThat(fakes.trained).isEmpty();
+    assertThat(fakes.restored).isEmpty();
   }
 
   @Test

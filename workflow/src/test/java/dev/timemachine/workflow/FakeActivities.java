@@ -131,8 +131,23 @@ final class FakeActivities {
       return this.data.get();
     }
 
+    /** The upstream artifacts the last training was given. */
+    volatile List<dev.timemachine.core.model.UpstreamRef> upstreamTrained;
+
+    /** The upstream artifacts each restoreDataAndUpstream was asked for, by replay id. */
+    final java.util.Map<String, List<dev.timemachine.core.model.UpstreamRef>> upstreamRestored =
+        new java.util.concurrent.ConcurrentHashMap<>();
+
+    @Override
+    public InputCheck restoreDataAndUpstream(
+        String replayId, DataRef data, List<dev.timemachine.core.model.UpstreamRef> upstream) {
+      upstreamRestored.put(replayId, upstream);
+      return this.data.get();
+    }
+
     @Override
     public TrainingResult train(TrainingSpec spec) {
+      upstreamTrained = spec.upstream();
       trainCalls.incrementAndGet();
       return train.get();
     }

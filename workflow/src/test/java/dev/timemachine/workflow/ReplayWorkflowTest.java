@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.model.InputKind;
 import dev.timemachine.core.model.InputResult;
+import dev.timemachine.core.model.ModelVersion;
 import dev.timemachine.core.report.ReplayReport;
 import dev.timemachine.core.model.Tolerance;
 import dev.timemachine.core.model.TrainingLimits;
@@ -132,6 +133,27 @@ class ReplayWorkflowTest {
     assertThat(indexed.get(SearchAttributes.VERDICT)).as("verdict upserted for visibility").isEqualTo("REPRODUCED_BITWISE");
     assertThat(indexed.get(SearchAttributes.MODEL)).as("model upserted").isEqualTo(Fixtures.version(Map.of()).model().name());
     assertThat(indexed.get(SearchAttributes.VERSION)).as("version upserted").isEqualTo(Fixtures.version(Map.of()).model().version());
+  }
+
+  static final dev.timemachine.core.model.UpstreamRef ENCODER = new dev.timemachine.core.model.UpstreamRef(
+      "encoder", dev.timemachine.core.model.ModelRef.parse("encoder@2"), "encoder.pkl", "e".repeat(64), 1234,
+      "file:///store");
+
+  @Test
+  void a_model_that_consumes_an_upstream_artifact_restores_it_with_its_data_and_trains_with_it() {
+    ModelVersion base = Fixtures.version(Map.of());
+    ModelVersion consumer = new ModelVersion(ModelVersion.SCHEMA, base.model(),
+        new dev.timemachine.core.model.Triplet(base.triplet().code(), base.triplet().environment(), base.triplet().data(),
+            List.of(ENCODER)),
+        base.recorded(), base.registeredAt(), base.contract());
+    FakeActivities.Training training = new FakeActivities.Training(
+        () -> Fixtures.rebuilt(List.of(Fixtures.MODEL, Fixtures.METRICS), Map.of("accuracy", 0.9, "f1", 0.7)));
+    ReplayResult result = replay(new FakeActivities.Control(() -> consumer), training);
+
+    assertThat(result.verdict()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+    assertThat(training.upstreamRestored).as("the data step restored the upstream artifact")
+        .containsEntry("replay-test-1", List.of(ENCODER));
+    assertThat(training.upstreamTrained).as("the training mounts it").containsExactly(ENCODER);
   }
 
   @Test

@@ -45,7 +45,7 @@ public record ModelVersion(
   /** The same version without the data file list, for workflow payloads. */
   public ModelVersion forWorkflow() {
     return new ModelVersion(
-        schema, model, new Triplet(triplet.code(), triplet.environment(), triplet.data().withoutFiles()), recorded, registeredAt,
+        schema, model, triplet.withData(triplet.data().withoutFiles()), recorded, registeredAt,
         contract);
   }
 }

@@ -13,17 +13,29 @@ import java.util.List;
  * evidence, while an output nobody recorded is kept only up to {@link #MAX_KEPT_UNRECORDED_BYTES}
  * (above it, it is hashed and listed in the report, not stored for good). Null, as in histories from
  * before it existed and in backtests: every output is kept.
+ *
+ * <p>{@code upstream}: the artifacts of other model versions the training consumes, restored and
+ * verified with the data, mounted read-only at {@value UpstreamRef#MOUNT}; empty for most.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainingSpec(
     String replayId, ImageRef image, CodeRef code, String metricsFile, TrainingLimits limits, List<OutputRule> outputRules,
-    List<String> recordedArtifacts) {
+    List<String> recordedArtifacts,
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
+        List<UpstreamRef> upstream) {
   /** 64 MiB: what an unrecorded output may weigh and still be kept in the evidence store. */
   public static final long MAX_KEPT_UNRECORDED_BYTES = 64L << 20;
 
   public TrainingSpec {
     outputRules = outputRules == null ? List.of() : List.copyOf(outputRules);
     recordedArtifacts = recordedArtifacts == null ? null : List.copyOf(recordedArtifacts);
+    upstream = UpstreamRef.requireDistinct(upstream);
+  }
+
+  public TrainingSpec(
+      String replayId, ImageRef image, CodeRef code, String metricsFile, TrainingLimits limits, List<OutputRule> outputRules,
+      List<String> recordedArtifacts) {
+    this(replayId, image, code, metricsFile, limits, outputRules, recordedArtifacts, List.of());
   }
 
   public TrainingSpec(

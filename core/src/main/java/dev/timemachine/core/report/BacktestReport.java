@@ -24,6 +24,9 @@ import java.util.TreeSet;
  *
  * @param original the version backtested, with its recorded triplet: the link back to what was registered
  * @param newData the snapshot it was retrained on (without its file list; the root digest pins every file)
+ * @param upstream the upstream artifacts mounted for the backtested version, each verified by sha256:
+ *     its recorded ones, or another version's in their place ({@code backtest encoder@3 --downstream});
+ *     absent for a model that consumes none
  * @param contractSource {@code recorded} (the version's own contract), or how it was obtained for a
  *     version registered without one
  * @param contract the contract check of the new data: differences (empty unless {@code CONTRACT_VIOLATED})
@@ -32,7 +35,7 @@ import java.util.TreeSet;
  * @param runs what each training on the new data did, in the order of the table's columns after the first
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-@JsonPropertyOrder({"schema", "backtestId", "modelSpec", "outcome", "reason", "original", "newData", "against",
+@JsonPropertyOrder({"schema", "backtestId", "modelSpec", "outcome", "reason", "original", "newData", "upstream", "against",
     "contractSource", "contract", "thresholds", "metricTable", "runs", "limits", "startedAt", "finishedAt", "durationsMs"})
 public record BacktestReport(
     String schema,
@@ -42,6 +45,8 @@ public record BacktestReport(
     String reason,
     Original original,
     DataRef newData,
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
+        List<dev.timemachine.core.model.UpstreamRef> upstream,
     List<String> against,
     String contractSource,
     ContractCheck contract,

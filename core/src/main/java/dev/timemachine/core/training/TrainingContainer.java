@@ -41,6 +41,17 @@ public final class TrainingContainer {
   public static ContainerRequest request(
       String name, ImageRef image, CodeRef code, Path codeDir, Path dataDir, Path outDir, TrainingLimits limits,
       Map<String, String> labels) {
+    return request(name, image, code, codeDir, dataDir, null, outDir, limits, labels);
+  }
+
+  /**
+   * The same, with the verified artifacts of upstream model versions at {@code upstreamDir} mounted
+   * read-only at {@value dev.timemachine.core.model.UpstreamRef#MOUNT} (and named by {@code
+   * TIMEMACHINE_UPSTREAM}); null for a training that consumes none.
+   */
+  public static ContainerRequest request(
+      String name, ImageRef image, CodeRef code, Path codeDir, Path dataDir, Path upstreamDir, Path outDir,
+      TrainingLimits limits, Map<String, String> labels) {
     String workingDir =
         ".".equals(code.workingDirectory()) ? CODE_MOUNT : CODE_MOUNT + "/" + code.workingDirectory();
     Map<String, String> env = new LinkedHashMap<>();
@@ -57,13 +68,18 @@ public final class TrainingContainer {
     // so it is not an output by default). MLflow 3.7+ refuses file stores unless allowed.
     env.put("MLFLOW_TRACKING_URI", MLFLOW_TRACKING_URI);
     env.put("MLFLOW_ALLOW_FILE_STORE", "true");
+    List<Mount> mounts = new java.util.ArrayList<>(List.of(
+        new Mount(codeDir, CODE_MOUNT, true), new Mount(dataDir, DATA_MOUNT, true), new Mount(outDir, OUTPUT_MOUNT, false)));
+    if (upstreamDir != null) {
+      mounts.add(new Mount(upstreamDir, dev.timemachine.core.model.UpstreamRef.MOUNT, true));
+      env.put("TIMEMACHINE_UPSTREAM", dev.timemachine.core.model.UpstreamRef.MOUNT);
+    }
     return new ContainerRequest(
         name,
         image,
         code.entryPoint(),
         workingDir,
-        List.of(
-            new Mount(codeDir, CODE_MOUNT, true), new Mount(dataDir, DATA_MOUNT, true), new Mount(outDir, OUTPUT_MOUNT, false)),
+        List.copyOf(mounts),
         env,
         labels,
         limits);
