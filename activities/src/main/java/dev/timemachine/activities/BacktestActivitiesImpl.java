@@ -78,4 +78,19 @@ public final class BacktestActivitiesImpl implements BacktestActivities {
           return reports.uriOf(key);
         });
   }
+
+  @Override
+  public String writeDownstreamReport(dev.timemachine.core.report.DownstreamReport report) {
+    return Failures.call("the object store",
+        () -> {
+          String key = reportKey(report.id());
+          byte[] content = Json.toBytes(report);
+          if (!reports.putIfAbsent(key, content) && !Arrays.equals(reports.getBytes(key), content)) {
+            throw TimemachineException.conflict(
+                "a different backtest report already exists at " + reports.uriOf(key),
+                "reports are immutable; backtest again under a new id");
+          }
+          return reports.uriOf(key);
+        });
+  }
 }

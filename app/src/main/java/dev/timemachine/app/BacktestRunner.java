@@ -117,6 +117,95 @@ public final class BacktestRunner {
     }
   }
 
+  /** The downstream backtests of a new upstream version, before they start: what runs with what. */
+  public record DownstreamPlan(dev.timemachine.workflow.DownstreamRequest request) {}
+
+  /**
+   * Plans {@code backtest <upstream> --downstream}: the latest version of every model that consumes an
+   * artifact of {@code upstreamSpec}'s model, each retrained with the same-named artifact of the new
+   * version in place of the one it recorded, on {@code data} if given, else on its own recorded data.
+   * Refused when the new version lacks an artifact a downstream model consumes, or nothing is downstream.
+   */
+  public DownstreamPlan planDownstream(
+      String upstreamSpec, String id, DataRef data, TrainingLimits limits, int concurrency) {
+    dev.timemachine.core.model.ModelVersion upstream = components.registries().resolve(upstreamSpec);
+    var lineage = new dev.timemachine.core.model.Lineage(components.manifestRegistry().list());
+    var downstream = lineage.latestDownstreamOf(upstream.model().name());
+    if (downstream.isEmpty()) {
+      throw TimemachineException.invalidInput("no registered model consumes an artifact of " + upstream.model().name()
+          + " (register one with --upstream " + upstream.model() + ":ARTIFACT); `timemachine lineage "
+          + upstream.model().name() + "` shows the links");
+    }
+    String store = dev.timemachine.core.data.Snapshots.storeRootOf(upstream.triplet().data().snapshotUri());
+    Config config = components.config();
+    List<BacktestRequest> backtests = new java.util.ArrayList<>();
+    List<String> replaced = new java.util.ArrayList<>();
+    int n = 0;
+    for (var e : downstream.entrySet()) {
+      dev.timemachine.core.model.ModelVersion consumer = e.getKey();
+      dev.timemachine.core.model.UpstreamRef slot = e.getValue();
+      dev.timemachine.core.model.FileEntry artifact = upstream.recorded().artifacts().stream()
+          .filter(a -> a.path().equals(slot.artifact())).findFirst()
+          .orElseThrow(() -> TimemachineException.invalidInput(consumer.model() + " consumes " + slot.model() + ":"
+              + slot.artifact() + ", but " + upstream.model() + " recorded no artifact '" + slot.artifact() + "' (it recorded: "
+              + upstream.recorded().artifacts().stream().map(dev.timemachine.core.model.FileEntry::path).toList() + ")"));
+      dev.timemachine.core.model.UpstreamRef override = new dev.timemachine.core.model.UpstreamRef(slot.name(),
+          upstream.model(), artifact.path(), artifact.sha256(), artifact.size(), store != null ? store : slot.storeUri());
+      DataRef on = data != null ? data : consumer.triplet().data().withoutFiles();
+      backtests.add(new BacktestRequest(id + "-" + (++n), consumer.model().toString(), on, List.of(), limits,
+          config.trainingQueue(), config.heartbeatTimeoutSeconds(), List.of(override)));
+      replaced.add(slot + " -> " + upstream.model());
+    }
+    return new DownstreamPlan(new dev.timemachine.workflow.DownstreamRequest(
+        id, upstream.model().toString(), backtests, replaced, concurrency));
+  }
+
+  /** Runs a planned downstream backtest and waits for its summary, printing each child as it finishes. */
+  public dev.timemachine.core.report.DownstreamReport runDownstream(DownstreamPlan plan, PrintWriter progress) {
+    Config config = components.config();
+    WorkflowClient client = temporal.client();
+    var request = plan.request();
+    var workflow = client.newWorkflowStub(
+        dev.timemachine.workflow.DownstreamBacktestWorkflow.class,
+        WorkflowOptions.newBuilder().setWorkflowId(request.id()).setTaskQueue(config.controlQueue())
+            .setTypedSearchAttributes(dev.timemachine.workflow.SearchAttributes.atStart(
+                request.upstream(), dev.timemachine.workflow.SearchAttributes.Trigger.BACKTEST))
+            .build());
+    WorkflowClient.start(workflow::backtestDownstream, request);
+    progress.printf("downstream backtest %s of %s started: %d model(s)%n", request.id(), request.upstream(),
+        request.backtests().size());
+    for (int i = 0; i < request.backtests().size(); i++) {
+      progress.printf("  %s: %s%n", request.backtests().get(i).modelSpec(), request.replaced().get(i));
+    }
+    progress.flush();
+    WorkflowStub stub = client.newUntypedWorkflowStub(request.id());
+    CompletableFuture<dev.timemachine.core.report.DownstreamReport> result =
+        stub.getResultAsync(dev.timemachine.core.report.DownstreamReport.class);
+    long started = System.nanoTime();
+    java.util.Set<String> done = new java.util.HashSet<>();
+    while (true) {
+      try {
+        return result.get(2, TimeUnit.SECONDS);
+      } catch (TimeoutException e) {
+        for (BacktestRequest child : request.backtests()) {
+          if (!done.contains(child.backtestId()) && components.store().exists(
+              BacktestActivitiesImpl.reportKey(child.backtestId()))) {
+            done.add(child.backtestId());
+            progress.printf("[%4ds] %s: backtest finished (%d/%d)%n",
+                TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started), child.modelSpec(), done.size(),
+                request.backtests().size());
+            progress.flush();
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw TimemachineException.unavailable("interrupted while waiting for " + request.id(), e);
+      } catch (ExecutionException e) {
+        throw translate(e.getCause(), request.id());
+      }
+    }
+  }
+
   /** The written report of a finished backtest. */
   public BacktestReport report(BacktestResult result) {
     return Json.parse(

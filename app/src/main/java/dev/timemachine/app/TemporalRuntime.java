@@ -177,7 +177,8 @@ public final class TemporalRuntime implements AutoCloseable {
     if (queues.contains(Queue.CONTROL)) {
       Worker control = newWorker.apply(config.controlQueue());
       control.registerWorkflowImplementationTypes(
-          ReplayWorkflowImpl.class, FleetReplayWorkflowImpl.class, BacktestWorkflowImpl.class);
+          ReplayWorkflowImpl.class, FleetReplayWorkflowImpl.class, BacktestWorkflowImpl.class,
+          dev.timemachine.workflow.DownstreamBacktestWorkflowImpl.class);
       control.registerActivitiesImplementations(
           components.controlActivities(), components.fleetActivities(), components.backtestActivities());
     }

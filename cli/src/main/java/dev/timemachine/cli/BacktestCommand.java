@@ -27,8 +27,10 @@ import picocli.CommandLine.Parameters;
     description = {
       "Retrains a registered model version's verified code in its verified image on new data, after checking the new",
       "data against the version's contract (before any container starts), and compares its metrics with the recorded",
-      "ones and with other versions trained on the same data. Exit: 0 completed, 1 training failed or a threshold",
-      "missed, 3 inputs unverifiable, 4 contract violated."
+      "ones and with other versions trained on the same data. With --downstream, backtests instead every model that",
+      "consumes an artifact of MODEL (the latest version of each) with MODEL's artifact in place of the one it",
+      "recorded, and tabulates how each metric moved. Exit: 0 completed, 1 training failed or a threshold missed,",
+      "3 inputs unverifiable, 4 an outage, 5 contract violated (with --downstream: the worst of the backtests)."
     })
 public final class BacktestCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -36,9 +38,19 @@ public final class BacktestCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "MODEL", description = "name@version (built-in registry) or mlflow:name@alias / mlflow:name/version")
   String model;
 
-  @Option(names = "--data", required = true, paramLabel = "DIR|SNAPSHOT_URI",
-      description = "The new data: a directory (uploaded as a snapshot) or a snapshot URI.")
+  @Option(names = "--data", paramLabel = "DIR|SNAPSHOT_URI",
+      description = "The new data: a directory (uploaded as a snapshot) or a snapshot URI. Required, except with"
+          + " --downstream, where each downstream model retrains on its own recorded data unless it is given.")
   String data;
+
+  @Option(names = "--downstream",
+      description = "Backtest every downstream model of MODEL (a new upstream version, e.g. encoder@3) with its artifact"
+          + " in place of the old one, in one workflow; `timemachine lineage` shows what is downstream.")
+  boolean downstream;
+
+  @Option(names = "--concurrency", defaultValue = "2", paramLabel = "N",
+      description = "With --downstream: how many backtests run at once (default 2).")
+  int concurrency;
 
   @Option(names = "--against", paramLabel = "MODEL",
       description = "Another version to train on the same data and compare with; repeatable.")
@@ -65,6 +77,17 @@ public final class BacktestCommand implements Callable<Integer> {
       throw TimemachineException.invalidInput(
           "--evaluate is not implemented yet: versions record no evaluate entry point to score their artifact with; use --retrain");
     }
+    if (!downstream && data == null) {
+      throw TimemachineException.invalidInput("--data is required: the new data, a directory or a snapshot URI"
+          + " (or --downstream, to backtest the models that consume " + model + ")");
+    }
+    if (downstream && !against.isEmpty()) {
+      throw TimemachineException.invalidInput("--against does not go with --downstream: each downstream model is"
+          + " compared with its own recorded metrics");
+    }
+    if (concurrency < 1) {
+      throw TimemachineException.invalidInput("--concurrency must be at least 1, not " + concurrency);
+    }
     Config config = Config.fromEnvironment();
     TrainingLimits trainingLimits = limits.apply(config);
     PrintWriter out = spec.commandLine().getOut();
@@ -78,10 +101,22 @@ public final class BacktestCommand implements Callable<Integer> {
         temporal.startAllWorkers(components);
       }
       BacktestRunner runner = new BacktestRunner(temporal, components);
-      DataRef newData = runner.snapshotOf(data, message -> {
+      DataRef newData = data == null ? null : runner.snapshotOf(data, message -> {
         err.println("  " + message);
         err.flush();
       });
+      if (downstream) {
+        BacktestRunner.DownstreamPlan plan = runner.planDownstream(model, id, newData, trainingLimits, concurrency);
+        dev.timemachine.core.report.DownstreamReport report = runner.runDownstream(plan, err);
+        if (json) {
+          out.print(Json.toString(report));
+        } else {
+          printDownstream(report, components.store().uriOf(dev.timemachine.activities.BacktestActivitiesImpl.reportKey(id)),
+              out);
+        }
+        out.flush();
+        return downstreamExitCode(report);
+      }
       BacktestResult result = runner.run(model, id, newData, against, trainingLimits, err);
       BacktestReport report = runner.report(result);
       if (json) {
@@ -101,11 +136,61 @@ public final class BacktestCommand implements Callable<Integer> {
     return result.outcome().exitCode();
   }
 
+  /** The worst of the downstream backtests' exit codes (an entry that could not run is an outage, 4). */
+  static int downstreamExitCode(dev.timemachine.core.report.DownstreamReport report) {
+    int worst = 0;
+    for (dev.timemachine.core.report.DownstreamReport.Entry e : report.entries()) {
+      int code = e.outcome() == null ? 4 : e.outcome().exitCode();
+      worst = rank(code) > rank(worst) ? code : worst;
+    }
+    return worst;
+  }
+
+  private static int rank(int exitCode) {
+    // An outage says least about the models; an unverifiable input or a broken contract says most.
+    return switch (exitCode) {
+      case 0 -> 0;
+      case 1 -> 1;
+      case 4 -> 2;
+      case 3 -> 3;
+      default -> 4;
+    };
+  }
+
+  static void printDownstream(dev.timemachine.core.report.DownstreamReport report, String uri, PrintWriter out) {
+    out.printf("downstream of %s: %d model(s) %s%n", report.upstream(), report.entries().size(), report.counts());
+    for (dev.timemachine.core.report.DownstreamReport.Entry e : report.entries()) {
+      out.printf("%n%s  (%s)%n", e.modelSpec(), e.replaced());
+      out.printf("  outcome: %s: %s%n", e.outcome() == null ? "NOT RUN" : e.outcome(), e.reason());
+      if (!e.changes().isEmpty()) {
+        int width = Math.max(8, e.changes().stream().mapToInt(c -> c.metric().length()).max().orElse(8));
+        out.printf("  %-" + width + "s  %-20s  %-20s  %s%n", "metric", "recorded", "with " + report.upstream(), "change");
+        for (dev.timemachine.core.report.DownstreamReport.Change c : e.changes()) {
+          out.printf("  %-" + width + "s  %-20s  %-20s  %s%n", c.metric(), c.recorded() == null ? "-" : c.recorded(),
+              c.retrained() == null ? "-" : c.retrained(),
+              c.delta() == null ? "-" : String.format(java.util.Locale.ROOT, "%+.6g", c.delta()));
+        }
+      }
+      if (e.reportUri() != null) {
+        out.printf("  report:  %s%n", e.reportUri());
+      }
+    }
+    out.printf("%nsummary:   %s%n", uri);
+  }
+
   static void print(BacktestReport report, BacktestResult result, PrintWriter out) {
     out.printf("outcome:   %s%n", report.outcome());
     out.printf("reason:    %s%n", report.reason());
+    if (report.original() != null) {
+      out.printf("original:  %s, registered %s: code %s @ %s, trained on %s%n", report.original().model(),
+          report.original().registeredAt(), report.original().triplet().code().repositoryUrl(),
+          report.original().triplet().code().commit(), report.original().triplet().data().rootDigest());
+    }
     out.printf("new data:  %s (%s, %d files)%n", report.newData().snapshotUri(), report.newData().rootDigest(),
         report.newData().fileCount());
+    for (dev.timemachine.core.model.UpstreamRef u : report.upstream()) {
+      out.printf("upstream:  %s:%s at %s (sha256 %s)%n", u.model(), u.artifact(), u.containerPath(), u.sha256());
+    }
     if (report.contract() != null) {
       out.printf("contract:  %s%n", report.contract().satisfied() ? "satisfied (" + report.contractSource() + ")"
           : "VIOLATED: " + report.contract().summary());

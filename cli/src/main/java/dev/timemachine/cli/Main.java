@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       ExplainCommand.class,
       CalibrateCommand.class,
       BacktestCommand.class,
+      LineageCommand.class,
       RegisterCommand.class,
       SnapshotCommand.class,
       ModelsCommand.class,

@@ -111,8 +111,16 @@ public final class RegisterCommand implements Callable<Integer> {
           + " $TIMEMACHINE_PROBE; it writes $TIMEMACHINE_OUTPUT/predictions.json (docs/divergence-causes.md).")
   String probeEntryPoint;
 
+  @Option(names = "--upstream", paramLabel = "[NAME=]MODEL@VERSION:ARTIFACT",
+      description = "An artifact of another registered version that this training consumed (a feature encoder's output);"
+          + " repeatable. Every replay restores it, verifies its sha256 and mounts it read-only at"
+          + " /upstream/NAME/ARTIFACT (NAME defaults to the model's name); `timemachine lineage` shows the links.")
+  List<String> upstream = new java.util.ArrayList<>();
+
   @Override
   public Integer call() {
+    List<dev.timemachine.core.model.UpstreamRef.Spec> upstreamSpecs =
+        upstream.stream().map(dev.timemachine.core.model.UpstreamRef.Spec::parse).toList();
     if (probeSet == null && predictionTolerance != 0) {
       throw TimemachineException.invalidInput("--prediction-tolerance needs --probe-set FILE: the data to predict on");
     }
@@ -141,7 +149,8 @@ public final class RegisterCommand implements Callable<Integer> {
                       ModelRef.parse(model), repo, commit, argv, workdir, ImageRef.parse(image),
                       data, output, noMetrics ? null : metricsFile, parsed,
                       outputs.stream().map(OutputRule::parse).toList(),
-                      thresholds.stream().map(MetricThreshold::parse).toList()).withProbe(probe),
+                      thresholds.stream().map(MetricThreshold::parse).toList()).withProbe(probe)
+                      .withUpstream(upstreamSpecs),
                   message -> {
                     err.println("  " + message);
                     err.flush();
@@ -156,6 +165,9 @@ public final class RegisterCommand implements Callable<Integer> {
       out.printf("  environment: %s%n", version.triplet().environment().image());
       out.printf("  data:        %s (%s, %d files)%n", version.triplet().data().snapshotUri(),
           version.triplet().data().rootDigest(), version.triplet().data().fileCount());
+      for (dev.timemachine.core.model.UpstreamRef u : version.triplet().upstream()) {
+        out.printf("  upstream:    %s:%s (sha256 %s) at %s%n", u.model(), u.artifact(), u.sha256(), u.containerPath());
+      }
       out.printf("  artifacts:   %d, metrics: %s%n", version.recorded().artifacts().size(), version.recorded().metrics());
       if (version.contract() != null) {
         out.printf("  contract:    %d data file schemas%s%n", version.contract().files().size(),

@@ -23,4 +23,7 @@ public interface BacktestActivities {
 
   /** Writes the report once, {@code backtests/<backtestId>.json}, and returns its URI; an identical retry is a no-op. */
   String writeBacktestReport(BacktestReport report);
+
+  /** Writes a downstream backtest's summary once, {@code backtests/<id>.json}; an identical retry is a no-op. */
+  String writeDownstreamReport(dev.timemachine.core.report.DownstreamReport report);
 }

@@ -61,6 +61,10 @@ class BacktestWorkflowTest {
 
     @Override
     public ModelVersion resolve(String modelSpec) {
+      if (!versions.containsKey(modelSpec)) {
+        throw Failures.encode(dev.timemachine.core.errors.TimemachineException.notFound(
+            "model version " + modelSpec + " is not registered", null), "the model registry");
+      }
       return versions.get(modelSpec).forWorkflow();
     }
 
@@ -146,6 +150,15 @@ class BacktestWorkflowTest {
     @Override
     public ModelContract inferContract(String runId) {
       return new ModelContract(recordedSchemas, List.of());
+    }
+
+    final List<dev.timemachine.core.report.DownstreamReport> downstreamReports =
+        Collections.synchronizedList(new ArrayList<>());
+
+    @Override
+    public String writeDownstreamReport(dev.timemachine.core.report.DownstreamReport report) {
+      downstreamReports.add(report);
+      return "file:///store/backtests/" + report.id() + ".json";
     }
 
     @Override

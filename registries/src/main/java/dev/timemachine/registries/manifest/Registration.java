@@ -108,10 +108,27 @@ public final class Registration {
       Map<String, Tolerance> tolerances,
       List<OutputRule> outputRules,
       List<MetricThreshold> thresholds,
-      RecordedOutputs.ProbeSet probe) {
+      RecordedOutputs.ProbeSet probe,
+      List<dev.timemachine.core.model.UpstreamRef.Spec> upstream) {
     public Request {
       outputRules = outputRules == null ? List.of() : List.copyOf(outputRules);
       thresholds = thresholds == null ? List.of() : List.copyOf(thresholds);
+      upstream = upstream == null ? List.of() : List.copyOf(upstream);
+    }
+
+    /** A run that consumes no upstream artifact. */
+    public Request(
+        ModelRef model, String repositoryUrl, String commit, List<String> entryPoint, String workingDirectory,
+        ImageRef image, String data, Path outputDir, String metricsFile, Map<String, Tolerance> tolerances,
+        List<OutputRule> outputRules, List<MetricThreshold> thresholds, RecordedOutputs.ProbeSet probe) {
+      this(model, repositoryUrl, commit, entryPoint, workingDirectory, image, data, outputDir, metricsFile, tolerances,
+          outputRules, thresholds, probe, List.of());
+    }
+
+    /** The same run, which consumed these artifacts of other versions ({@code --upstream}). */
+    public Request withUpstream(List<dev.timemachine.core.model.UpstreamRef.Spec> newUpstream) {
+      return new Request(model, repositoryUrl, commit, entryPoint, workingDirectory, image, data, outputDir, metricsFile,
+          tolerances, outputRules, thresholds, probe, newUpstream);
     }
 
     /** A run without a probe set. */
@@ -126,7 +143,7 @@ public final class Registration {
     /** The same run with {@code probe} as the probe set of its functional comparison. */
     public Request withProbe(RecordedOutputs.ProbeSet probe) {
       return new Request(model, repositoryUrl, commit, entryPoint, workingDirectory, image, data, outputDir, metricsFile,
-          tolerances, outputRules, thresholds, probe);
+          tolerances, outputRules, thresholds, probe, upstream);
     }
 
     /** A run without thresholds. */
@@ -184,6 +201,7 @@ public final class Registration {
                 + metrics.keySet() + ")");
       }
     }
+    List<dev.timemachine.core.model.UpstreamRef> upstream = resolveUpstream(request, progress);
     DataRef data = resolveData(request.data(), progress);
     if (request.probe() != null && !data.files().isEmpty() && data.files().stream().noneMatch(f -> f.path().equals(request.probe().file()))) {
       throw TimemachineException.invalidInput("--probe-set " + request.probe().file() + " is not a file of the data"
@@ -194,7 +212,7 @@ public final class Registration {
     ModelVersion version =
         ModelVersion.of(
             request.model(),
-            new Triplet(code, new EnvironmentRef(request.image()), data),
+            new Triplet(code, new EnvironmentRef(request.image()), data, upstream),
             new RecordedOutputs(artifacts, request.metricsFile(), metrics, request.tolerances(), request.outputRules(),
                 request.probe()),
             clock.instant())
@@ -217,6 +235,50 @@ public final class Registration {
     }
     snapshots.keepObjects(originals != null ? originals : snapshotRootUri, bySha);
     return version;
+  }
+
+  /**
+   * Each {@code --upstream} artifact looked up in the registry: the version must be registered and must
+   * have recorded the artifact, and the store must hold its content (read back and hashed here), so that
+   * every replay of the consumer can restore it; refused with what is wrong otherwise.
+   */
+  private List<dev.timemachine.core.model.UpstreamRef> resolveUpstream(Request request, Progress progress) {
+    List<dev.timemachine.core.model.UpstreamRef> result = new ArrayList<>();
+    for (dev.timemachine.core.model.UpstreamRef.Spec spec : request.upstream()) {
+      if (spec.model().name().equals(request.model().name())) {
+        throw TimemachineException.invalidInput("--upstream " + spec.model() + " names the model being registered;"
+            + " a version cannot consume its own model's artifacts");
+      }
+      progress.report("checking upstream " + spec.model() + ":" + spec.artifact());
+      ModelVersion upstreamVersion = registry.resolve(spec.model().toString());
+      FileEntry artifact = upstreamVersion.recorded().artifacts().stream()
+          .filter(a -> a.path().equals(spec.artifact())).findFirst()
+          .orElseThrow(() -> TimemachineException.invalidInput("--upstream " + spec.model() + ":" + spec.artifact()
+              + ": " + spec.model() + " recorded no artifact '" + spec.artifact() + "' (it recorded: "
+              + upstreamVersion.recorded().artifacts().stream().map(FileEntry::path).toList() + ")"));
+      String store = Snapshots.storeRootOf(upstreamVersion.triplet().data().snapshotUri());
+      if (store == null) {
+        store = snapshotRootUri;
+      }
+      Path probe = null;
+      try {
+        probe = Files.createTempFile("timemachine-upstream-", ".bin");
+        if (!snapshots.fetchObject(store, artifact.sha256(), probe)) {
+          throw TimemachineException.invalidInput("--upstream " + spec.model() + ":" + spec.artifact() + ": its content"
+              + " (sha256 " + artifact.sha256() + ") is not kept in " + store + " (register " + spec.model()
+              + " with this timemachine, which keeps every artifact by content)");
+        }
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      } finally {
+        if (probe != null) {
+          probe.toFile().delete();
+        }
+      }
+      result.add(new dev.timemachine.core.model.UpstreamRef(
+          spec.name(), upstreamVersion.model(), artifact.path(), artifact.sha256(), artifact.size(), store));
+    }
+    return dev.timemachine.core.model.UpstreamRef.requireDistinct(result);
   }
 
   /**
