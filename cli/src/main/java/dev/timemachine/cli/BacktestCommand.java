@@ -141,6 +141,9 @@ public final class BacktestCommand implements Callable<Integer> {
     int worst = 0;
     for (dev.timemachine.core.report.DownstreamReport.Entry e : report.entries()) {
       int code = e.outcome() == null ? 4 : e.outcome().exitCode();
+      if (code == 0 && !e.missedThresholds().isEmpty()) {
+        code = 1;
+      }
       worst = rank(code) > rank(worst) ? code : worst;
     }
     return worst;
@@ -171,6 +174,7 @@ public final class BacktestCommand implements Callable<Integer> {
               c.delta() == null ? "-" : String.format(java.util.Locale.ROOT, "%+.6g", c.delta()));
         }
       }
+      e.missedThresholds().forEach(t -> out.printf("  threshold MISSED: %s%n", t));
       if (e.reportUri() != null) {
         out.printf("  report:  %s%n", e.reportUri());
       }

@@ -48,10 +48,11 @@ public class DownstreamBacktestWorkflowImpl implements DownstreamBacktestWorkflo
         try {
           BacktestResult result = window.get(i - from).get();
           entries.add(new DownstreamReport.Entry(child.modelSpec(), child.backtestId(), replaced, result.outcome(),
-              result.reason(), DownstreamReport.Change.of(result.metricTable()), result.reportUri()));
+              result.reason(), DownstreamReport.Change.of(result.metricTable()), result.missedThresholds(),
+              result.reportUri()));
         } catch (io.temporal.failure.ChildWorkflowFailure failure) {
           entries.add(new DownstreamReport.Entry(child.modelSpec(), child.backtestId(), replaced, null,
-              "the backtest could not run: " + Failures.describe(failure), List.of(), null));
+              "the backtest could not run: " + Failures.describe(failure), List.of(), List.of(), null));
         }
       }
     }

@@ -42,13 +42,15 @@ public record DownstreamReport(
    * @param replaced what was swapped, e.g. {@code encoder=encoder@1:encoder.pkl -> encoder@3}
    * @param outcome the backtest's outcome, or null when it could not run ({@code reason} says why)
    * @param changes per metric: recorded (with the old upstream), retrained (with the new), and the difference
+   * @param missedThresholds the consumer's contract thresholds the retrained model missed (empty: all met)
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Entry(
       String modelSpec, String backtestId, String replaced, BacktestOutcome outcome, String reason,
-      List<Change> changes, String reportUri) {
+      List<Change> changes, List<String> missedThresholds, String reportUri) {
     public Entry {
       changes = changes == null ? List.of() : List.copyOf(changes);
+      missedThresholds = missedThresholds == null ? List.of() : List.copyOf(missedThresholds);
     }
   }
 
