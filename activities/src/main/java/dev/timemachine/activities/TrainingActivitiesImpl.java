@@ -52,6 +52,8 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   public static final String LABEL_REPLAY = TrainingContainer.LABEL_REPLAY;
   /** The directory of a replay's verified upstream artifacts, beside code/ and data/. */
   static final String UPSTREAM_DIR = "upstream";
+  /** The upstream slot of an evaluation's own artifacts (BacktestRequest.MODEL_SLOT). */
+  static final String MODEL_SLOT = "model";
 
 
   private final SourceCheckout git;
@@ -229,6 +231,13 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
               Map.of(LABEL_REPLAY, replayId, "dev.timemachine.role", "training",
                   Leftovers.LABEL_WORKFLOW, workflowId(), Leftovers.LABEL_OWNER, owner.toString()));
       request = withLogFile(request, logFile);
+      if (spec.upstream().stream().anyMatch(u -> u.name().equals(MODEL_SLOT))) {
+        // An evaluation (backtest --evaluate): the version's own verified artifacts are its model.
+        Map<String, String> env = new java.util.LinkedHashMap<>(request.environment());
+        env.put("TIMEMACHINE_MODEL", dev.timemachine.core.model.UpstreamRef.MOUNT + "/" + MODEL_SLOT);
+        request = new ContainerRequest(request.name(), request.image(), request.command(), request.workingDir(),
+            request.mounts(), env, request.labels(), request.limits(), request.logFile());
+      }
       // The exit is recorded while the container still exists: an attempt that dies after the container's
       // removal finds the record, one that dies before it finds the container; neither trains again.
       exit = engine.run(request, heartbeat("train"), finished -> {

@@ -72,8 +72,25 @@ public final class BacktestRunner {
     return components.snapshots().create(dir, components.store().rootUri(), progress).withoutFiles();
   }
 
+  /**
+   * Refuses {@code --evaluate} before anything starts when a version recorded no evaluate entry point
+   * (or was registered where its artifacts are not kept by content, as MLflow versions are not).
+   */
+  public void requireEvaluateEntryPoints(String modelSpec, List<String> against) {
+    List<String> specs = new java.util.ArrayList<>(List.of(modelSpec));
+    specs.addAll(against);
+    for (String s : specs) {
+      dev.timemachine.core.model.ModelVersion v = components.registries().resolve(s);
+      if (v.triplet().code().evaluateEntryPoint().isEmpty()) {
+        throw TimemachineException.invalidInput("--evaluate: " + s + " recorded no evaluate entry point (register it with"
+            + " --evaluate-entry-point COMMAND, or backtest with --retrain)");
+      }
+    }
+  }
+
   public BacktestResult run(
-      String modelSpec, String backtestId, DataRef newData, List<String> against, TrainingLimits limits, PrintWriter progress) {
+      String modelSpec, String backtestId, DataRef newData, List<String> against, TrainingLimits limits, String mode,
+      PrintWriter progress) {
     Config config = components.config();
     WorkflowClient client = temporal.client();
     BacktestWorkflow workflow =
@@ -85,7 +102,7 @@ public final class BacktestRunner {
                 .build());
     BacktestRequest request =
         new BacktestRequest(backtestId, modelSpec, newData, against, limits, config.trainingQueue(),
-            config.heartbeatTimeoutSeconds());
+            config.heartbeatTimeoutSeconds()).withMode(mode);
     WorkflowClient.start(workflow::backtest, request);
     progress.printf("backtest %s of %s on %s started%n", backtestId, modelSpec, newData.rootDigest());
     progress.flush();
@@ -127,7 +144,7 @@ public final class BacktestRunner {
    * Refused when the new version lacks an artifact a downstream model consumes, or nothing is downstream.
    */
   public DownstreamPlan planDownstream(
-      String upstreamSpec, String id, DataRef data, TrainingLimits limits, int concurrency) {
+      String upstreamSpec, String id, DataRef data, TrainingLimits limits, int concurrency, String mode) {
     dev.timemachine.core.model.ModelVersion upstream = components.registries().resolve(upstreamSpec);
     var lineage = new dev.timemachine.core.model.Lineage(components.manifestRegistry().list());
     var downstream = lineage.latestDownstreamOf(upstream.model().name());
@@ -153,7 +170,7 @@ public final class BacktestRunner {
           upstream.model(), artifact.path(), artifact.sha256(), artifact.size(), store != null ? store : slot.storeUri());
       DataRef on = data != null ? data : consumer.triplet().data().withoutFiles();
       backtests.add(new BacktestRequest(id + "-" + (++n), consumer.model().toString(), on, List.of(), limits,
-          config.trainingQueue(), config.heartbeatTimeoutSeconds(), List.of(override)));
+          config.trainingQueue(), config.heartbeatTimeoutSeconds(), List.of(override)).withMode(mode));
       replaced.add(slot + " -> " + upstream.model());
     }
     return new DownstreamPlan(new dev.timemachine.workflow.DownstreamRequest(

@@ -85,7 +85,7 @@ class BacktestEndToEndIT {
     churn1 = registration.register(
         new Registration.Request(ModelRef.parse("churn@1"), churn.url(), churn.commit(), SampleProject.ENTRY_POINT, ".",
             image, q3.toString(), original, RecordedOutputs.DEFAULT_METRICS_FILE, Map.of(), List.of(),
-            List.of(MetricThreshold.parse("accuracy>=0.99"))),
+            List.of(MetricThreshold.parse("accuracy>=0.99"))).withEvaluateEntryPoint(SampleProject.EVALUATE_ENTRY_POINT),
         Progress.NONE);
     // Version 2: a smaller forest, trained and registered on the same Q3 data.
     String train = Files.readString(churn.directory().resolve("train.py"));
@@ -112,9 +112,13 @@ class BacktestEndToEndIT {
   }
 
   private BacktestResult backtest(String model, Path data, List<String> against) {
+    return backtest(model, data, against, null);
+  }
+
+  private BacktestResult backtest(String model, Path data, List<String> against, String mode) {
     BacktestRunner runner = new BacktestRunner(temporal, components);
     DataRef snapshot = runner.snapshotOf(data.toString(), Progress.NONE);
-    return runner.run(model, BacktestRunner.newBacktestId(model), snapshot, against, SampleRuns.LIMITS,
+    return runner.run(model, BacktestRunner.newBacktestId(model), snapshot, against, SampleRuns.LIMITS, mode,
         new PrintWriter(progress, true));
   }
 
@@ -184,6 +188,35 @@ class BacktestEndToEndIT {
     assertThat(report.durationsMs()).as("steps").doesNotContainKey("train");
     assertThat(trainingLogStored(result.backtestId())).as("a training log, which every started container leaves").isFalse();
     assertThat(report.metricTable().columns()).containsExactly("churn@1 (recorded)");
+  }
+
+  @Test
+  void evaluate_scores_the_recorded_artifact_on_q4_without_training_and_a_version_without_an_evaluate_entry_point_is_refused()
+      throws Exception {
+    BacktestResult result = backtest("churn@1", q4, List.of(), dev.timemachine.workflow.BacktestRequest.EVALUATE);
+
+    assertThat(result.outcome()).as(result.reason()).isEqualTo(BacktestOutcome.BACKTEST_COMPLETED);
+    assertThat(result.reason()).contains("recorded artifacts evaluated on");
+    BacktestReport report = report(result);
+    assertThat(report.metricTable().columns()).containsExactly("churn@1 (recorded)", "churn@1 (evaluated)");
+    assertThat(report.upstream()).as("the recorded artifacts, restored and verified by sha256")
+        .anySatisfy(u -> {
+          assertThat(u.name()).isEqualTo("model");
+          assertThat(u.artifact()).isEqualTo("model.pkl");
+          assertThat(u.sha256()).isEqualTo(churn1.recorded().artifacts().stream()
+              .filter(a -> a.path().equals("model.pkl")).findFirst().orElseThrow().sha256());
+        });
+    String log = new String(components.store().getBytes("replays/" + result.backtestId() + "/training.log"),
+        java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(log).as("the evaluate entry point ran, not train.py").contains("recorded model scored on 4000 rows");
+    Double accuracy = report.metricTable().rows().stream().filter(r -> r.metric().equals("accuracy")).findFirst()
+        .orElseThrow().values().get(1);
+    assertThat(accuracy).as("scored on the shifted data: not the recorded Q3 accuracy")
+        .isNotEqualTo(churn1.recorded().metrics().get("accuracy"));
+
+    BacktestRunner runner = new BacktestRunner(temporal, components);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> runner.requireEvaluateEntryPoints("churn@1", List.of("churn@2")))
+        .hasMessageContaining("churn@2 recorded no evaluate entry point");
   }
 
   @Test

@@ -56,11 +56,12 @@ public final class BacktestCommand implements Callable<Integer> {
       description = "Another version to train on the same data and compare with; repeatable.")
   List<String> against = new ArrayList<>();
 
-  @Option(names = "--retrain", description = "Retrain the old code on the new data (the default, and the only mode so far).")
+  @Option(names = "--retrain", description = "Retrain the old code on the new data (the default).")
   boolean retrain;
 
   @Option(names = "--evaluate",
-      description = "Score the old artifact through a recorded evaluate entry point: not implemented yet, refused.")
+      description = "Score the old version's recorded artifacts (verified by sha256) on the new data through its recorded"
+          + " evaluate entry point (register --evaluate-entry-point), without training.")
   boolean evaluate;
 
   @Option(names = "--json", description = "Print only the report JSON on stdout.")
@@ -73,10 +74,11 @@ public final class BacktestCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (evaluate) {
-      throw TimemachineException.invalidInput(
-          "--evaluate is not implemented yet: versions record no evaluate entry point to score their artifact with; use --retrain");
+    if (evaluate && retrain) {
+      throw TimemachineException.invalidInput("--retrain and --evaluate exclude each other: retrain the old code, or"
+          + " score the old artifact");
     }
+    String mode = evaluate ? dev.timemachine.workflow.BacktestRequest.EVALUATE : null;
     if (!downstream && data == null) {
       throw TimemachineException.invalidInput("--data is required: the new data, a directory or a snapshot URI"
           + " (or --downstream, to backtest the models that consume " + model + ")");
@@ -106,7 +108,7 @@ public final class BacktestCommand implements Callable<Integer> {
         err.flush();
       });
       if (downstream) {
-        BacktestRunner.DownstreamPlan plan = runner.planDownstream(model, id, newData, trainingLimits, concurrency);
+        BacktestRunner.DownstreamPlan plan = runner.planDownstream(model, id, newData, trainingLimits, concurrency, mode);
         dev.timemachine.core.report.DownstreamReport report = runner.runDownstream(plan, err);
         if (json) {
           out.print(Json.toString(report));
@@ -117,7 +119,10 @@ public final class BacktestCommand implements Callable<Integer> {
         out.flush();
         return downstreamExitCode(report);
       }
-      BacktestResult result = runner.run(model, id, newData, against, trainingLimits, err);
+      if (evaluate) {
+        runner.requireEvaluateEntryPoints(model, against);
+      }
+      BacktestResult result = runner.run(model, id, newData, against, trainingLimits, mode, err);
       BacktestReport report = runner.report(result);
       if (json) {
         out.print(Json.toString(report));

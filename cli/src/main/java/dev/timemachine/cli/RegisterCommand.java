@@ -117,6 +117,12 @@ public final class RegisterCommand implements Callable<Integer> {
           + " /upstream/NAME/ARTIFACT (NAME defaults to the model's name); `timemachine lineage` shows the links.")
   List<String> upstream = new java.util.ArrayList<>();
 
+  @Option(names = "--evaluate-entry-point", paramLabel = "COMMAND",
+      description = "Your evaluate entry point (words or a JSON array), for backtest --evaluate: run in the recorded image"
+          + " from the code directory, it scores the version's recorded artifacts (read-only at $TIMEMACHINE_MODEL) on the"
+          + " data at $TIMEMACHINE_DATA and writes the metrics file to $TIMEMACHINE_OUTPUT, without training.")
+  String evaluateEntryPoint;
+
   @Override
   public Integer call() {
     List<dev.timemachine.core.model.UpstreamRef.Spec> upstreamSpecs =
@@ -150,7 +156,9 @@ public final class RegisterCommand implements Callable<Integer> {
                       data, output, noMetrics ? null : metricsFile, parsed,
                       outputs.stream().map(OutputRule::parse).toList(),
                       thresholds.stream().map(MetricThreshold::parse).toList()).withProbe(probe)
-                      .withUpstream(upstreamSpecs),
+                      .withUpstream(upstreamSpecs)
+                      .withEvaluateEntryPoint(evaluateEntryPoint == null ? List.of()
+                          : dev.timemachine.registries.manifest.EntryPoints.parse(evaluateEntryPoint)),
                   message -> {
                     err.println("  " + message);
                     err.flush();
@@ -159,6 +167,9 @@ public final class RegisterCommand implements Callable<Integer> {
       out.printf("registered %s%n", version.model());
       out.printf("  code:        %s @ %s%n", version.triplet().code().repositoryUrl(), version.triplet().code().commit());
       out.printf("  entry point: %s%n", argvJson(version.triplet().code().entryPoint()));
+      if (!version.triplet().code().evaluateEntryPoint().isEmpty()) {
+        out.printf("  evaluate:    %s%n", argvJson(version.triplet().code().evaluateEntryPoint()));
+      }
       if (version.triplet().code().registeredUnpushed()) {
         out.printf("  warning:     the commit is not pushed (--allow-unpushed): a replay fails until it is%n");
       }

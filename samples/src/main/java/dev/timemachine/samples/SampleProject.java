@@ -50,7 +50,9 @@ public final class SampleProject {
   /** The data generator, run in the sample image with the output mounted at /out. */
   public static final List<String> MAKE_DATA = List.of("python3", "/code/make_data.py", "/out");
 
-  private static final List<String> FILES = List.of("train.py", "make_data.py", "probe.py");
+  private static final List<String> FILES = List.of("train.py", "make_data.py", "probe.py", "evaluate.py");
+  /** The seeded sample's evaluate entry point (backtest --evaluate): scores model.pkl on the data. */
+  public static final List<String> EVALUATE_ENTRY_POINT = List.of("python3", "evaluate.py");
   private static final PersonIdent AUTHOR =
       new PersonIdent(
           "timemachine samples", "samples@timemachine.invalid",
@@ -105,7 +107,7 @@ public final class SampleProject {
       String from = file.equals("make_data.py") ? CHURN : name;
       try (InputStream in = SampleProject.class.getResourceAsStream(from + "/" + file)) {
         if (in == null) {
-          if (file.equals("make_data.py") || file.equals("probe.py")) {
+          if (file.equals("make_data.py") || file.equals("probe.py") || file.equals("evaluate.py")) {
             continue; // only the samples that have one
           }
           throw new IllegalStateException("sample resource " + from + "/" + file + " is missing from the jar");

@@ -27,8 +27,40 @@ public record BacktestRequest(
     TrainingLimits limits,
     String trainingTaskQueue,
     int heartbeatTimeoutSeconds,
-    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<UpstreamRef> upstreamOverride) {
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<UpstreamRef> upstreamOverride,
+    @JsonInclude(JsonInclude.Include.NON_NULL) String mode) {
+  /** {@code backtest --retrain}, the default (null in the request): the old code trains on the new data. */
+  public static final String RETRAIN = "retrain";
+  /**
+   * {@code backtest --evaluate}: the old artifacts, restored from the store and verified by sha256, are
+   * scored on the new data by the version's recorded evaluate entry point; nothing is trained.
+   */
+  public static final String EVALUATE = "evaluate";
+  /** Where an evaluation finds the version's own artifacts: {@code /upstream/model}, also {@code $TIMEMACHINE_MODEL}. */
+  public static final String MODEL_SLOT = "model";
+
+  public BacktestRequest(
+      String backtestId, String modelSpec, DataRef newData, List<String> against, TrainingLimits limits,
+      String trainingTaskQueue, int heartbeatTimeoutSeconds, List<UpstreamRef> upstreamOverride) {
+    this(backtestId, modelSpec, newData, against, limits, trainingTaskQueue, heartbeatTimeoutSeconds, upstreamOverride,
+        null);
+  }
+
+  public BacktestRequest withMode(String newMode) {
+    return new BacktestRequest(backtestId, modelSpec, newData, against, limits, trainingTaskQueue, heartbeatTimeoutSeconds,
+        upstreamOverride, newMode);
+  }
+
+  public boolean evaluates() {
+    return EVALUATE.equals(mode);
+  }
+
   public BacktestRequest {
+    if (mode != null && !mode.equals(RETRAIN) && !mode.equals(EVALUATE)) {
+      throw dev.timemachine.core.errors.TimemachineException.invalidInput(
+          "backtest mode must be " + RETRAIN + " or " + EVALUATE + ", not " + mode);
+    }
+    mode = RETRAIN.equals(mode) ? null : mode;
     against = against == null ? List.of() : List.copyOf(against);
     upstreamOverride = UpstreamRef.requireDistinct(upstreamOverride);
   }

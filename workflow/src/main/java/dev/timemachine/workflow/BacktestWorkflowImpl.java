@@ -119,12 +119,37 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
     for (Run run : runs) {
       run.upstream = run.version.triplet().upstream();
     }
+    if (request.evaluates()) {
+      List<String> missing = new ArrayList<>();
+      for (Run run : runs) {
+        if (run.version.triplet().code().evaluateEntryPoint().isEmpty()) {
+          missing.add(run.spec);
+        }
+      }
+      if (!missing.isEmpty()) {
+        outcome.set(BacktestOutcome.TRAINING_FAILED, "--evaluate needs a recorded evaluate entry point, and "
+            + String.join(", ", missing) + " recorded none (register --evaluate-entry-point); nothing was run");
+        return finish(request, runs, outcome, started, limits);
+      }
+    }
     try {
       runs.get(0).upstream = request.upstreamFor(runs.get(0).version.triplet().upstream());
     } catch (dev.timemachine.core.errors.TimemachineException e) {
       // Deterministic: the request and the resolved version are both in the history.
       outcome.set(BacktestOutcome.INPUTS_UNVERIFIABLE, e.getMessage());
       return finish(request, runs, outcome, started, limits);
+    }
+    if (request.evaluates()) {
+      // The version's own artifacts, from the store that kept them by content, as a read-only slot.
+      for (Run run : runs) {
+        List<dev.timemachine.core.model.UpstreamRef> slots = new ArrayList<>(run.upstream);
+        String store = dev.timemachine.core.data.Snapshots.storeRootOf(run.version.triplet().data().snapshotUri());
+        for (dev.timemachine.core.model.FileEntry a : run.version.recorded().artifacts()) {
+          slots.add(new dev.timemachine.core.model.UpstreamRef(BacktestRequest.MODEL_SLOT, run.version.model(), a.path(),
+              a.sha256(), a.size(), store));
+        }
+        run.upstream = List.copyOf(slots);
+      }
     }
     ModelVersion original = runs.get(0).version;
     ModelContract contract = original.contract();
@@ -202,14 +227,16 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
         return finish(request, runs, outcome, started, limits);
       }
 
-      enter("train");
+      String trainStep = request.evaluates() ? "evaluate" : "train";
+      enter(trainStep);
       TrainingActivities trainer =
           trainingStub(hostQueue, Duration.ofSeconds(limits.timeoutSeconds()).plusMinutes(30), request.heartbeatTimeout());
       List<String> failed = new ArrayList<>();
       for (Run run : runs) {
         ModelVersion v = run.version;
         try {
-          run.result = trainer.train(new TrainingSpec(run.runId, v.triplet().environment().image(), v.triplet().code(),
+          run.result = trainer.train(new TrainingSpec(run.runId, v.triplet().environment().image(),
+              request.evaluates() ? v.triplet().code().forEvaluation() : v.triplet().code(),
               v.recorded().metricsFile(), limits, v.recorded().outputRules(), null, run.upstream));
           if (!run.result.succeeded()) {
             run.failure = run.result.failureSummary();
@@ -220,15 +247,16 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
           run.failure = "training could not be run: " + Failures.describe(failure);
         }
         if (run.failure != null) {
-          failed.add(run.spec + " on the new data: " + run.failure);
+          failed.add(run.spec + (request.evaluates() ? " evaluated" : "") + " on the new data: " + run.failure);
         }
       }
-      leave("train");
+      leave(trainStep);
       if (!failed.isEmpty()) {
         outcome.set(BacktestOutcome.TRAINING_FAILED, String.join("; ", failed));
         return finish(request, runs, outcome, started, limits);
       }
-      outcome.set(BacktestOutcome.BACKTEST_COMPLETED, request.modelSpec() + " retrained on " + request.newData().rootDigest()
+      outcome.set(BacktestOutcome.BACKTEST_COMPLETED, request.modelSpec()
+          + (request.evaluates() ? "'s recorded artifacts evaluated on " : " retrained on ") + request.newData().rootDigest()
           + (runs.size() > 1 ? " beside " + String.join(", ", request.against()) : ""));
       return finish(request, runs, outcome, started, limits);
     } finally {
@@ -274,7 +302,7 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
       columns.put(request.modelSpec() + " (recorded)", original.recorded().metrics());
       for (Run run : runs) {
         if (run.result != null && run.result.succeeded()) {
-          columns.put(run.spec, run.result.metrics());
+          columns.put(request.evaluates() ? run.spec + " (evaluated)" : run.spec, run.result.metrics());
         }
       }
       Run first = runs.get(0);

@@ -109,8 +109,10 @@ public final class Registration {
       List<OutputRule> outputRules,
       List<MetricThreshold> thresholds,
       RecordedOutputs.ProbeSet probe,
-      List<dev.timemachine.core.model.UpstreamRef.Spec> upstream) {
+      List<dev.timemachine.core.model.UpstreamRef.Spec> upstream,
+      List<String> evaluateEntryPoint) {
     public Request {
+      evaluateEntryPoint = evaluateEntryPoint == null ? List.of() : List.copyOf(evaluateEntryPoint);
       outputRules = outputRules == null ? List.of() : List.copyOf(outputRules);
       thresholds = thresholds == null ? List.of() : List.copyOf(thresholds);
       upstream = upstream == null ? List.of() : List.copyOf(upstream);
@@ -122,13 +124,19 @@ public final class Registration {
         ImageRef image, String data, Path outputDir, String metricsFile, Map<String, Tolerance> tolerances,
         List<OutputRule> outputRules, List<MetricThreshold> thresholds, RecordedOutputs.ProbeSet probe) {
       this(model, repositoryUrl, commit, entryPoint, workingDirectory, image, data, outputDir, metricsFile, tolerances,
-          outputRules, thresholds, probe, List.of());
+          outputRules, thresholds, probe, List.of(), List.of());
+    }
+
+    /** The same run with a recorded evaluate entry point ({@code --evaluate-entry-point}, argv). */
+    public Request withEvaluateEntryPoint(List<String> argv) {
+      return new Request(model, repositoryUrl, commit, entryPoint, workingDirectory, image, data, outputDir, metricsFile,
+          tolerances, outputRules, thresholds, probe, upstream, argv);
     }
 
     /** The same run, which consumed these artifacts of other versions ({@code --upstream}). */
     public Request withUpstream(List<dev.timemachine.core.model.UpstreamRef.Spec> newUpstream) {
       return new Request(model, repositoryUrl, commit, entryPoint, workingDirectory, image, data, outputDir, metricsFile,
-          tolerances, outputRules, thresholds, probe, newUpstream);
+          tolerances, outputRules, thresholds, probe, newUpstream, evaluateEntryPoint);
     }
 
     /** A run without a probe set. */
@@ -143,7 +151,7 @@ public final class Registration {
     /** The same run with {@code probe} as the probe set of its functional comparison. */
     public Request withProbe(RecordedOutputs.ProbeSet probe) {
       return new Request(model, repositoryUrl, commit, entryPoint, workingDirectory, image, data, outputDir, metricsFile,
-          tolerances, outputRules, thresholds, probe, upstream);
+          tolerances, outputRules, thresholds, probe, upstream, evaluateEntryPoint);
     }
 
     /** A run without thresholds. */
@@ -166,7 +174,8 @@ public final class Registration {
 
   public ModelVersion register(Request request, Progress progress) {
     CodeRef code = checkPushed(
-        new CodeRef(request.repositoryUrl(), request.commit(), request.entryPoint(), request.workingDirectory()), progress);
+        new CodeRef(request.repositoryUrl(), request.commit(), request.entryPoint(), request.workingDirectory()), progress)
+        .withEvaluateEntryPoint(request.evaluateEntryPoint());
     if (images != null) {
       progress.report("checking that the registry of " + request.image() + " has it by its digest");
       if (!images.hasManifest(request.image())) {
@@ -245,6 +254,11 @@ public final class Registration {
   private List<dev.timemachine.core.model.UpstreamRef> resolveUpstream(Request request, Progress progress) {
     List<dev.timemachine.core.model.UpstreamRef> result = new ArrayList<>();
     for (dev.timemachine.core.model.UpstreamRef.Spec spec : request.upstream()) {
+      if (spec.name().equals("model")) {
+        throw TimemachineException.invalidInput("--upstream model=...: the name 'model' is where backtest --evaluate"
+            + " mounts the version's own artifacts; give the upstream another name (NAME=" + spec.model() + ":"
+            + spec.artifact() + ")");
+      }
       if (spec.model().name().equals(request.model().name())) {
         throw TimemachineException.invalidInput("--upstream " + spec.model() + " names the model being registered;"
             + " a version cannot consume its own model's artifacts");
