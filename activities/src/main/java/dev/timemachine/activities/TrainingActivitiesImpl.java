@@ -152,7 +152,8 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
 
   private Explainer explainer(String replayId) {
     return new Explainer(engine, snapshots, Map.of(LABEL_REPLAY, replayId, Leftovers.LABEL_WORKFLOW, workflowId(),
-        Leftovers.LABEL_OWNER, owner.toString()));
+        Leftovers.LABEL_OWNER, owner.toString(),
+                  Leftovers.LABEL_WORK_ROOT, workRoot.toAbsolutePath().normalize().toString()));
   }
 
   @Override
@@ -229,7 +230,8 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
           TrainingContainer.request(
               name, spec.image(), spec.code(), code, data, upstream, out, spec.limits(),
               Map.of(LABEL_REPLAY, replayId, "dev.timemachine.role", "training",
-                  Leftovers.LABEL_WORKFLOW, workflowId(), Leftovers.LABEL_OWNER, owner.toString()));
+                  Leftovers.LABEL_WORKFLOW, workflowId(), Leftovers.LABEL_OWNER, owner.toString(),
+                  Leftovers.LABEL_WORK_ROOT, workRoot.toAbsolutePath().normalize().toString()));
       request = withLogFile(request, logFile);
       if (spec.upstream().stream().anyMatch(u -> u.name().equals(MODEL_SLOT))) {
         // An evaluation (backtest --evaluate): the version's own verified artifacts are its model.

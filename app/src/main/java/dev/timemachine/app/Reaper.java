@@ -97,7 +97,14 @@ public final class Reaper {
     List<String> problems = new ArrayList<>();
     List<Leftover> found = new ArrayList<>();
     try {
+      String ownRoot = workRoot.toAbsolutePath().normalize().toString();
       for (ContainerEngine.Labelled c : engine.containersLabelled(TrainingContainer.LABEL_REPLAY)) {
+        String root = c.labels().get(Leftovers.LABEL_WORK_ROOT);
+        if (root != null && !root.equals(ownRoot)) {
+          // Another installation's (another TIMEMACHINE_HOME, perhaps another Temporal server): not ours to judge.
+          log.debug("keeping training container {}: it belongs to work root {}", c.name(), root);
+          continue;
+        }
         found.add(new Leftover(Kind.CONTAINER, c.name(), c.labels().get(TrainingContainer.LABEL_REPLAY),
             c.labels().get(Leftovers.LABEL_WORKFLOW), Owner.parse(c.labels().get(Leftovers.LABEL_OWNER)), c.running()));
       }

@@ -184,6 +184,14 @@ class ReaperIT {
     assertThat(afterKill.processes()).as("and its processes run on").isPositive();
     assertThat(afterKill.workDirs()).as("and its work directory stays").isEqualTo(1);
 
+    // A CLI of another installation on the same engine (another TIMEMACHINE_HOME, so another work root, and
+    // its own embedded Temporal server that never heard of this replay) reaps at its start too, but not this.
+    Path otherHome = Files.createDirectories(tmp.resolve("other-home"));
+    Result other = run(Map.of("TIMEMACHINE_HOME", otherHome.toString()), "replay", "churn@1", "--replay-id", id + "-other");
+    say("a CLI of another home (exit %d) left %s", other.exit(), count(id));
+    assertThat(count(id).containers()).as("another installation's reaper leaves the container alone: %s", other.err())
+        .isEqualTo(1);
+
     // The next CLI start on this host (any replay) starts a training worker, which reaps first.
     Result next = run(Map.of(), "replay", "churn@1", "--replay-id", id + "-next");
     assertThat(next.exit()).as(next.err()).isZero();

@@ -22,6 +22,12 @@ public final class Leftovers {
   public static final String LABEL_WORKFLOW = "dev.timemachine.workflow";
   /** The process that started a training container: {@link Owner#toString()}. */
   public static final String LABEL_OWNER = "dev.timemachine.owner";
+  /**
+   * On a container: the absolute work root of the worker that made it. A reaper leaves a container of
+   * another work root alone: another installation on the same engine (another TIMEMACHINE_HOME, maybe
+   * another Temporal server that still runs its workflow) owns it, and its own workers reap it.
+   */
+  public static final String LABEL_WORK_ROOT = "dev.timemachine.workroot";
   /** In a work directory: the workflow id on its first line, the owner on its second. */
   public static final String OWNER_FILE = ".timemachine-owner";
 
