@@ -121,7 +121,8 @@ public final class SchemaInference {
     }
   }
 
-  static String formatOf(String path) {
+  /** The format a file's name says: {@code csv}, {@code jsonl}, {@code parquet} or {@code other}. */
+  public static String formatOf(String path) {
     String lower = path.toLowerCase(Locale.ROOT);
     if (lower.endsWith(".csv")) {
       return FileSchema.CSV;
