@@ -72,10 +72,16 @@ def parse_args(argv):
                    help="e.g. f1=abs:0.01,rel:0.001 (repeatable)")
     p.add_argument("--tag", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
                    help="an extra run tag (repeatable)")
+    p.add_argument("--dataset", action="append", default=[], type=_key_value, metavar="PATH=FILE",
+                   help="log FILE (CSV or Parquet, read with pandas) as a dataset input named PATH, its path in the"
+                        " snapshot: its column schema becomes the version's contract (repeatable)")
     p.add_argument("--allow-unpushed", action="store_true",
                    help="record even if no branch or tag of the repository contains the commit"
                         " (tagged timemachine.code.unpushed=true; every replay report warns)")
     args = p.parse_args(argv)
+    for path, file in args.dataset:
+        if not os.path.isfile(file):
+            p.error(f"--dataset {path}={file}: no such file")
     four = ("snapshot_uri", "root_digest", "file_count", "total_bytes")
     if args.snapshot is not None:
         if any(getattr(args, name) is not None for name in four):
@@ -134,6 +140,7 @@ def _record(args):
                 tolerances=dict(args.tolerance),
                 allow_unpushed=args.allow_unpushed,
             )
+            _log_datasets(args.dataset)
             artifact_uri = run.info.artifact_uri
     except timemachine_mlflow.TripletError as e:
         _delete_failed_run(client, run_id)
@@ -161,6 +168,19 @@ def _record(args):
     for alias in args.alias:
         client.set_registered_model_alias(args.model, alias, version.version)
     return {"name": args.model, "version": str(version.version), "run_id": run_id}
+
+
+def _log_datasets(datasets):
+    """Logs each file as a dataset input named by its path in the snapshot, with its column schema."""
+    if not datasets:
+        return
+    import mlflow
+    import pandas as pd
+
+    for path, file in datasets:
+        frame = pd.read_parquet(file) if file.lower().endswith(".parquet") else pd.read_csv(file)
+        dataset = mlflow.data.from_pandas(frame, source=os.path.abspath(file), name=path)
+        mlflow.log_input(dataset, context="training")
 
 
 def _delete_failed_run(client, run_id):

@@ -211,9 +211,13 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
       enter("contract");
       if (inferContract) {
         ModelContract inferred = host.inferContract(recordedRunId);
-        contract = inferred.withThresholds(contract == null ? List.of() : contract.thresholds());
+        boolean signature = contract != null && contract.mlflowSignature() != null;
+        contract = contract == null ? inferred : contract.withFiles(inferred.files());
         outcome.contractSource = "inferred from the version's own snapshot " + original.triplet().data().rootDigest()
-            + " (it was registered without a contract)";
+            + (signature ? " (it recorded no file schemas), and its MLflow signature"
+                : request.modelSpec().startsWith("mlflow:")
+                    ? " (its MLflow run logged no dataset schema and its model no signature)"
+                    : " (it was registered without a contract)");
       } else {
         outcome.contractSource = "recorded";
       }

@@ -384,4 +384,19 @@ class BacktestWorkflowTest {
     assertThat(fakes.cleaned).containsExactlyInAnyOrder(ID, ID + "-recorded");
     assertThat(fakes.trained).isEmpty();
   }
+
+  @Test
+  void an_mlflow_signature_without_file_schemas_is_kept_beside_the_inferred_schemas_and_names_a_missing_input() {
+    String signature = "{\"inputs\": \"[{\\\"type\\\": \\\"long\\\", \\\"name\\\": \\\"late_payments\\\"}]\"}";
+    fakes.versions.put("churn@1", version("churn", "1", Fixtures.COMMIT, new ModelContract(List.of(), List.of(), signature)));
+    fakes.newSchemas = fakes.recordedSchemas;
+    fakes.results.put(ID, trained(0.9));
+
+    BacktestResult result = backtest(List.of());
+
+    assertThat(result.outcome()).isEqualTo(BacktestOutcome.CONTRACT_VIOLATED);
+    assertThat(result.reason()).contains("MLflow signature: column 'late_payments' missing");
+    assertThat(report().contractSource()).startsWith("inferred from the version's own snapshot").endsWith("and its MLflow signature");
+    assertThat(fakes.trained).isEmpty();
+  }
 }

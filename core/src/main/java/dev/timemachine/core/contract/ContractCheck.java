@@ -15,7 +15,9 @@ import java.util.Objects;
  * <p>A file the contract names must be there under the same path with every recorded column, each of
  * the same type; an {@code int} column where a {@code float} was recorded is accepted (integral values
  * are floats), any other change of type is a difference. Added columns and added files are reported and
- * allowed: code that selects its columns by name still runs.
+ * allowed: code that selects its columns by name still runs. A contract with an MLflow signature also
+ * needs every input column the signature names in some file of the new data (the difference is reported
+ * under {@value MlflowSignature#LABEL}).
  *
  * @param differences what breaks the contract, one per column or file, e.g. {@code customers.csv:
  *     column 'support_calls' missing}
@@ -92,7 +94,32 @@ public record ContractCheck(List<Difference> differences, List<String> additions
         additions.add(s.path() + ": file added");
       }
     }
+    differences.addAll(signatureDifferences(contract, actual));
     return new ContractCheck(differences, additions);
+  }
+
+  /**
+   * The inputs of the version's MLflow signature that no file of the new data has as a column (or has
+   * with another type): the model could not be called on what the new data holds. Optional inputs may
+   * be missing. New data in which no file has columns (no CSV, JSON lines or Parquet) is not held to it.
+   */
+  private static List<Difference> signatureDifferences(ModelContract contract, List<FileSchema> actual) {
+    List<MlflowSignature.Input> inputs = MlflowSignature.inputs(contract.mlflowSignature());
+    Map<String, String> columns = new LinkedHashMap<>();
+    actual.forEach(s -> s.typesByName().forEach(columns::putIfAbsent));
+    List<Difference> differences = new ArrayList<>();
+    if (columns.isEmpty()) {
+      return differences;
+    }
+    for (MlflowSignature.Input input : inputs) {
+      String now = columns.get(input.name());
+      if (now == null && input.required()) {
+        differences.add(new Difference(MlflowSignature.LABEL, input.name(), Difference.COLUMN_MISSING, input.type(), null));
+      } else if (now != null && !"any".equals(input.type()) && !compatible(input.type(), now)) {
+        differences.add(new Difference(MlflowSignature.LABEL, input.name(), Difference.TYPE_CHANGED, input.type(), now));
+      }
+    }
+    return differences;
   }
 
   private static boolean compatible(String recorded, String now) {

@@ -11,7 +11,9 @@ import java.util.List;
  * the new results against its thresholds. Versions registered before contracts existed have none
  * (the field is null in their manifests).
  *
- * @param mlflowSignature the {@code signature} of the MLflow model (its MLmodel file), as recorded, or null
+ * @param mlflowSignature the {@code signature} of the MLflow model (its MLmodel file) as JSON, its {@code
+ *     inputs} and {@code outputs} kept as the JSON texts MLflow wrote, or null; its named inputs must be
+ *     columns of the new data ({@link MlflowSignature})
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ModelContract(
@@ -25,6 +27,11 @@ public record ModelContract(
 
   public ModelContract(List<FileSchema> files, List<MetricThreshold> thresholds) {
     this(files, thresholds, null);
+  }
+
+  /** The same contract with other file schemas, e.g. inferred from a snapshot for a version that recorded none. */
+  public ModelContract withFiles(List<FileSchema> newFiles) {
+    return new ModelContract(newFiles, thresholds, mlflowSignature);
   }
 
   public ModelContract withThresholds(List<MetricThreshold> newThresholds) {

@@ -26,12 +26,13 @@ import java.util.regex.Pattern;
 /**
  * Infers the schema of data files from their contents alone, the same way at registration and at
  * every backtest, so that the two can be compared: a CSV's header and each column's type, a JSON-lines
- * file's keys and theirs. Every row is read (a type that changes in the last row still counts).
+ * file's keys and theirs. Every row is read (a type that changes in the last row still counts). A
+ * Parquet file's schema is read from its footer ({@link ParquetSchemas}); an unreadable one is refused
+ * as invalid input naming the file.
  *
  * <p>Types, narrowest first: {@code bool} (only {@code true}/{@code false}, any case), {@code int},
  * {@code float} (ints and decimals), {@code string} (anything else). Empty cells and JSON nulls say
- * nothing about a type; a column that is empty throughout is {@code string}. Parquet is not read (no
- * maintained Parquet reader comes without Hadoop): such a file is recorded as {@code other}, by path.
+ * nothing about a type; a column that is empty throughout is {@code string}.
  */
 public final class SchemaInference {
   public static final String BOOL = "bool";
@@ -85,6 +86,9 @@ public final class SchemaInference {
     if (FileSchema.OTHER.equals(format)) {
       return new FileSchema(path, format, List.of());
     }
+    if (FileSchema.PARQUET.equals(format)) {
+      return ParquetSchemas.read(file, path);
+    }
     try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       return FileSchema.CSV.equals(format) ? csv(reader, path) : jsonLines(reader, path);
     } catch (IOException e) {
@@ -92,9 +96,20 @@ public final class SchemaInference {
     }
   }
 
+  /** The schema of a file's contents given as bytes (a Parquet file's or a text file's). */
+  public static FileSchema infer(String path, byte[] content) {
+    if (FileSchema.PARQUET.equals(formatOf(path))) {
+      return ParquetSchemas.read(content, path);
+    }
+    return infer(path, new String(content, StandardCharsets.UTF_8));
+  }
+
   /** The schema of a file's contents given as text, for tests and small files. */
   public static FileSchema infer(String path, String content) {
     String format = formatOf(path);
+    if (FileSchema.PARQUET.equals(format)) {
+      return ParquetSchemas.read(content.getBytes(StandardCharsets.UTF_8), path);
+    }
     try (BufferedReader reader = new BufferedReader(new StringReader(content))) {
       return switch (format) {
         case FileSchema.CSV -> csv(reader, path);
@@ -106,13 +121,17 @@ public final class SchemaInference {
     }
   }
 
-  static String formatOf(String path) {
+  /** The format a file's name says: {@code csv}, {@code jsonl}, {@code parquet} or {@code other}. */
+  public static String formatOf(String path) {
     String lower = path.toLowerCase(Locale.ROOT);
     if (lower.endsWith(".csv")) {
       return FileSchema.CSV;
     }
     if (lower.endsWith(".jsonl") || lower.endsWith(".ndjson")) {
       return FileSchema.JSONL;
+    }
+    if (lower.endsWith(".parquet")) {
+      return FileSchema.PARQUET;
     }
     return FileSchema.OTHER;
   }

@@ -65,7 +65,7 @@ class SchemaInferenceTest {
 
   @Test
   void other_formats_are_recorded_by_path_alone() {
-    assertThat(SchemaInference.infer("part-0.parquet", "PAR1...")).isEqualTo(new FileSchema("part-0.parquet", "other", null));
+    assertThat(SchemaInference.infer("weights.npy", "\u0093NUMPY...")).isEqualTo(new FileSchema("weights.npy", "other", null));
   }
 
   @Test

@@ -119,10 +119,13 @@ final class MlflowApi {
     }
   }
 
-  /** A logged dataset; {@code source} and {@code profile} are JSON documents in strings. */
+  /**
+   * A logged dataset; {@code source}, {@code profile} and {@code schema} (e.g. {@code {"mlflow_colspec":
+   * [...]}}) are JSON documents in strings.
+   */
   @JsonIgnoreProperties(ignoreUnknown = true)
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-  record Dataset(String name, String sourceType, String source, String profile) {}
+  record Dataset(String name, String digest, String sourceType, String source, String profile, String schema) {}
 
   @JsonIgnoreProperties(ignoreUnknown = true)
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -174,6 +177,19 @@ final class MlflowApi {
   @JsonIgnoreProperties(ignoreUnknown = true)
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   record Experiment(String experimentId) {}
+
+  /** An MLflow 3 logged model ({@code logged-models/<id>}): where its artifacts, MLmodel included, are. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  record LoggedModelInfo(String modelId, String artifactUri) {}
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  record LoggedModel(LoggedModelInfo info) {}
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  record LoggedModelResponse(LoggedModel model) {}
 
   /** {@code experiments/get-by-name}. */
   @JsonIgnoreProperties(ignoreUnknown = true)

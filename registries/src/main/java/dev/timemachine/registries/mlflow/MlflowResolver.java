@@ -1,5 +1,6 @@
 package dev.timemachine.registries.mlflow;
 
+import dev.timemachine.core.contract.ModelContract;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.errors.InputUnverifiableException;
 import dev.timemachine.core.errors.TimemachineException;
@@ -21,6 +22,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +36,11 @@ final class MlflowResolver {
   private static final Logger log = LoggerFactory.getLogger(MlflowResolver.class);
   /** Largest metrics file read into memory. */
   static final int MAX_METRICS_FILE = 16 * 1024 * 1024;
+  /** Largest MLmodel file read for its signature. */
+  static final int MAX_MLMODEL_FILE = 1024 * 1024;
+  static final String MLMODEL = "MLmodel";
+  /** The source of a version registered from an MLflow 3 logged model. */
+  static final String LOGGED_MODEL_PREFIX = "models:/m-";
 
   private final MlflowHttp http;
 
@@ -46,9 +53,58 @@ final class MlflowResolver {
     ModelRef model = new ModelRef(version.name(), version.version());
     RecordedRun recorded = recordedRun(version);
     Triplet triplet = recorded.triplet();
-    RecordedOutputs outputs = outputs(recorded, progress);
+    Map<String, byte[]> mlmodels = new TreeMap<>();
+    RecordedOutputs outputs = outputs(recorded, progress, mlmodels);
     long created = version.creationTimestamp() == null ? 0 : version.creationTimestamp();
-    return ModelVersion.of(model, triplet, outputs, created > 0 ? Instant.ofEpochMilli(created) : null);
+    String mlmodel = mlmodel(version, recorded, mlmodels);
+    ModelContract contract = MlflowContracts.of(recorded.allDatasets, mlmodel, version.label());
+    return ModelVersion.of(model, triplet, outputs, created > 0 ? Instant.ofEpochMilli(created) : null).withContract(contract);
+  }
+
+  /**
+   * The text of the version's MLmodel: the one the version's source holds when it is an MLflow 3 logged
+   * model ({@code models:/<model id>}), else the shallowest {@code MLmodel} among the recorded outputs
+   * (an MLflow model the training saved into its output directory); null when there is none.
+   */
+  private String mlmodel(MlflowApi.ModelVersionInfo version, RecordedRun run, Map<String, byte[]> fromOutputs) {
+    String source = version.source() == null ? "" : version.source();
+    if (source.startsWith(LOGGED_MODEL_PREFIX)) {
+      String modelId = source.substring("models:/".length()).replaceAll("/+$", "");
+      byte[] content = loggedModelMlmodel(modelId, version.label());
+      if (content != null) {
+        return new String(content, StandardCharsets.UTF_8);
+      }
+    }
+    return fromOutputs.entrySet().stream()
+        .min(Comparator.comparingInt((Map.Entry<String, byte[]> e) -> e.getKey().split("/").length).thenComparing(Map.Entry::getKey))
+        .map(e -> new String(e.getValue(), StandardCharsets.UTF_8))
+        .orElse(null);
+  }
+
+  private byte[] loggedModelMlmodel(String modelId, String label) {
+    MlflowApi.LoggedModelResponse response;
+    try {
+      response = http.get("logged-models/" + URLEncoder.encode(modelId, StandardCharsets.UTF_8), Map.of(), MlflowApi.LoggedModelResponse.class);
+    } catch (MlflowHttp.ApiError e) {
+      if (e.notFound()) {
+        log.warn("model version {}: its source logged model {} is not in MLflow at {}", label, modelId, http.baseUri());
+        return null;
+      }
+      throw e;
+    }
+    String root = response.model() == null || response.model().info() == null ? null : proxiedRoot(response.model().info().artifactUri());
+    if (root == null) {
+      return null;
+    }
+    try {
+      return http.download(MlflowHttp.ARTIFACTS_API + MlflowHttp.encodePath(root + "/MLmodel"), "MLmodel of logged model " + modelId,
+          MAX_MLMODEL_FILE, sofar -> {}).content();
+    } catch (MlflowHttp.ApiError e) {
+      if (e.notFound()) {
+        return null;
+      }
+      throw e;
+    }
   }
 
   /** The run behind a model version; unverifiable when there is none (any more). */
@@ -75,7 +131,7 @@ final class MlflowResolver {
   }
 
   /** Every file under the outputs directory, downloaded and hashed; the metrics file parsed. */
-  private RecordedOutputs outputs(RecordedRun run, Progress progress) {
+  private RecordedOutputs outputs(RecordedRun run, Progress progress, Map<String, byte[]> mlmodels) {
     String dir = run.outputsDir();
     List<String> paths = listArtifacts(run.runId, dir);
     if (paths.isEmpty()) {
@@ -91,15 +147,20 @@ final class MlflowResolver {
     for (String path : paths) {
       String relative = path.substring(dir.length() + 1);
       boolean isMetrics = relative.equals(metricsFile);
+      boolean isMlmodel = relative.equals(MLMODEL) || relative.endsWith("/" + MLMODEL);
       String counter = (files.size() + 1) + "/" + paths.size();
       MlflowHttp.Download download =
-          http.download(artifactPath(run, path), "artifact " + path + " of run " + run.runId, isMetrics ? MAX_METRICS_FILE : 0,
+          http.download(artifactPath(run, path), "artifact " + path + " of run " + run.runId,
+              isMetrics ? MAX_METRICS_FILE : isMlmodel ? MAX_MLMODEL_FILE : 0,
               sofar -> progress.report(String.format("hashing artifact %s %s: %.1f MB", counter, relative, sofar / 1e6)));
       files.add(new FileEntry(relative, download.size(), download.sha256()));
       bytes += download.size();
       progress.report(String.format("hashed %d/%d artifacts of run %s, %.1f MB", files.size(), paths.size(), run.runId, bytes / 1e6));
       if (isMetrics) {
         metricsBytes = download.content();
+      }
+      if (isMlmodel && download.content() != null) {
+        mlmodels.put(relative, download.content());
       }
     }
     files.sort(Comparator.comparing(FileEntry::path));

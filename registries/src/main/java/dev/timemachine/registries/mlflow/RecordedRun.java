@@ -37,14 +37,18 @@ final class RecordedRun {
   final Map<String, String> tags;
   final Map<String, Double> metrics;
   private final List<MlflowApi.Dataset> datasets;
+  /** Every dataset input, of any source type: those with a column schema become the contract's file schemas. */
+  final List<MlflowApi.Dataset> allDatasets;
   private final String label;
 
-  private RecordedRun(String runId, String artifactUri, Map<String, String> tags, Map<String, Double> metrics, List<MlflowApi.Dataset> datasets, String label) {
+  private RecordedRun(String runId, String artifactUri, Map<String, String> tags, Map<String, Double> metrics,
+      List<MlflowApi.Dataset> datasets, List<MlflowApi.Dataset> allDatasets, String label) {
     this.runId = runId;
     this.artifactUri = artifactUri;
     this.tags = tags;
     this.metrics = metrics;
     this.datasets = datasets;
+    this.allDatasets = allDatasets;
     this.label = label;
   }
 
@@ -64,13 +68,17 @@ final class RecordedRun {
       }
     }
     List<MlflowApi.Dataset> datasets = new ArrayList<>();
+    List<MlflowApi.Dataset> all = new ArrayList<>();
     for (MlflowApi.DatasetInput input : run.inputs().datasetInputs()) {
-      if (input.dataset() != null && MlflowTags.DATASET_SOURCE_TYPE.equals(input.dataset().sourceType())) {
-        datasets.add(input.dataset());
+      if (input.dataset() != null) {
+        all.add(input.dataset());
+        if (MlflowTags.DATASET_SOURCE_TYPE.equals(input.dataset().sourceType())) {
+          datasets.add(input.dataset());
+        }
       }
     }
     String artifactUri = run.info().artifactUri();
-    return new RecordedRun(run.info().id(), artifactUri == null ? "" : artifactUri, tags, metrics, datasets, label);
+    return new RecordedRun(run.info().id(), artifactUri == null ? "" : artifactUri, tags, metrics, datasets, List.copyOf(all), label);
   }
 
   private String prefix() {

@@ -112,4 +112,37 @@ class RegistrationContractTest {
         .hasMessageContaining("--threshold auc>=0.8 names metric 'auc', which was not recorded");
     assertThat(registry.list()).isEmpty();
   }
+
+  /** Written by real pyarrow: core/src/test/resources/contract/make_parquet.py. */
+  private static final Path PARQUET = Path.of("../core/src/test/resources/contract/customers.parquet");
+
+  @Test
+  void a_parquet_file_is_registered_with_the_schema_of_its_footer_from_a_directory_and_from_a_snapshot() throws Exception {
+    Files.createDirectories(data.resolve("q3"));
+    Files.copy(PARQUET, data.resolve("q3/customers.parquet"));
+
+    ModelVersion first = registration.register(request("churn@1", data.toString(), List.of()), Progress.NONE);
+    ModelVersion second =
+        registration.register(request("churn@2", first.triplet().data().snapshotUri(), List.of()), Progress.NONE);
+
+    FileSchema parquet = registry.resolve("churn@1").contract().files().stream()
+        .filter(f -> f.path().equals("q3/customers.parquet")).findFirst().orElseThrow();
+    assertThat(parquet.format()).isEqualTo("parquet");
+    assertThat(parquet.typesByName())
+        .containsEntry("tenure_months", "int").containsEntry("monthly_charges", "float").containsEntry("churned", "bool")
+        .containsEntry("segment", "string").containsEntry("signed_up", "timestamp[us]").containsEntry("address.city", "string")
+        .hasSize(12);
+    assertThat(registry.resolve("churn@2").contract().files()).isEqualTo(first.contract().files());
+  }
+
+  @Test
+  void a_truncated_parquet_file_refuses_the_registration_naming_it() throws Exception {
+    byte[] whole = Files.readAllBytes(PARQUET);
+    Files.write(data.resolve("customers.parquet"), java.util.Arrays.copyOf(whole, 1000));
+
+    assertThatThrownBy(() -> registration.register(request("churn@1", data.toString(), List.of()), Progress.NONE))
+        .isInstanceOf(TimemachineException.class)
+        .hasMessageStartingWith("customers.parquet is not a readable Parquet file: it does not end with PAR1");
+    assertThat(registry.list()).isEmpty();
+  }
 }

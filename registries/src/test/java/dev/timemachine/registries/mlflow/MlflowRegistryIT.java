@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.timemachine.core.contract.ContractCheck;
+import dev.timemachine.core.contract.FileSchema;
+import dev.timemachine.core.contract.MlflowSignature;
+import dev.timemachine.core.data.SchemaInference;
 import dev.timemachine.core.model.CodeRef;
 import dev.timemachine.core.model.DataRef;
 import dev.timemachine.core.data.Digests;
@@ -271,8 +275,75 @@ class MlflowRegistryIT {
     throw new AssertionError("MLflow not reachable at " + uri + ": start it with scripts/mlflow.sh up");
   }
 
+  /**
+   * A version whose training saved an MLflow model with a signature (real MLflow: infer_signature and
+   * mlflow.sklearn.save_model in the venv) and whose run logged its data file as a dataset input
+   * (record_run.py --dataset, mlflow.data.from_pandas): both become its contract, and data that lacks a
+   * column the signature needs breaks it, naming the column.
+   */
+  @Test
+  void a_versions_signature_and_dataset_input_become_its_contract_and_a_missing_signature_column_breaks_it() throws Exception {
+    Path data = Files.createDirectories(temp.resolve("signed-data"));
+    StringBuilder csv = new StringBuilder("tenure_months,monthly_charges,support_calls,churned\n");
+    for (int i = 0; i < 40; i++) {
+      csv.append(i).append(',').append(20 + i * 0.5).append(',').append(i % 4).append(',').append(i % 4 == 3 ? 1 : 0).append('\n');
+    }
+    Files.writeString(data.resolve("customers.csv"), csv);
+    Path signedOutputs = Files.createDirectories(temp.resolve("signed-out"));
+    Files.writeString(signedOutputs.resolve("metrics.json"), "{\"accuracy\": 0.9}\n");
+    python("import sys, mlflow, pandas as pd\n"
+        + "from sklearn.linear_model import LogisticRegression\n"
+        + "frame = pd.read_csv(sys.argv[1])\n"
+        + "x = frame[['tenure_months', 'monthly_charges', 'support_calls']]\n"
+        + "model = LogisticRegression().fit(x, frame['churned'])\n"
+        + "signature = mlflow.models.infer_signature(x, model.predict(x))\n"
+        + "mlflow.sklearn.save_model(model, sys.argv[2], signature=signature, serialization_format='pickle')\n",
+        data.resolve("customers.csv").toString(), signedOutputs.resolve("model").toString());
+
+    JsonNode recorded = recordRun(signedOutputs, "--dataset", "customers.csv=" + data.resolve("customers.csv"));
+    ModelVersion version = registry.resolve(model + "/" + recorded.path("version").asText());
+
+    assertThat(version.contract()).as("contract of %s", version.model()).isNotNull();
+    assertThat(version.contract().files()).containsExactly(new FileSchema("customers.csv", "csv", List.of(
+        new FileSchema.Column("tenure_months", "int"), new FileSchema.Column("monthly_charges", "float"),
+        new FileSchema.Column("support_calls", "int"), new FileSchema.Column("churned", "int"))));
+    assertThat(MlflowSignature.inputs(version.contract().mlflowSignature())).extracting(MlflowSignature.Input::name)
+        .containsExactly("tenure_months", "monthly_charges", "support_calls");
+    assertThat(ContractCheck.of(version.contract(), SchemaInference.inferPaths(data, List.of("customers.csv"))).satisfied())
+        .as("the data it was trained on").isTrue();
+
+    Path next = Files.createDirectories(temp.resolve("next-quarter"));
+    Files.writeString(next.resolve("customers.csv"), csv.toString().replace(",support_calls,", ",calls,"));
+    ContractCheck check = ContractCheck.of(version.contract(), SchemaInference.inferPaths(next, List.of("customers.csv")));
+
+    assertThat(check.satisfied()).isFalse();
+    assertThat(check.summary())
+        .isEqualTo("customers.csv: column 'support_calls' missing; MLflow signature: column 'support_calls' missing");
+  }
+
+  /** Runs a Python program with the MLflow venv's python. */
+  private void python(String program, String... args) throws Exception {
+    Path script = temp.resolve("script-" + UUID.randomUUID() + ".py");
+    Files.writeString(script, program);
+    List<String> command = new ArrayList<>(List.of(venvPython().toString(), script.toString()));
+    command.addAll(List.of(args));
+    Path log = temp.resolve("script-" + UUID.randomUUID() + ".log");
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    builder.environment().put("MLFLOW_DISABLE_TELEMETRY", "true");
+    Process process = builder.start();
+    if (!process.waitFor(180, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      throw new AssertionError("python did not finish in 180 s: " + Files.readString(log));
+    }
+    assertThat(process.exitValue()).as("python exit code; output:\n%s", Files.readString(log)).isZero();
+  }
+
   /** Runs registries/src/main/python/record_run.py with the venv python that scripts/mlflow.sh installed. */
   private JsonNode recordRun(String... extra) throws Exception {
+    return recordRun(outputs, extra);
+  }
+
+  private JsonNode recordRun(Path outputs, String... extra) throws Exception {
     Path root = repositoryRoot();
     List<String> command =
         new ArrayList<>(
