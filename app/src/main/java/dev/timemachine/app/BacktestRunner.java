@@ -223,6 +223,11 @@ public final class BacktestRunner {
     }
   }
 
+  /** Where the report (or downstream summary) of backtest {@code id} is written. */
+  public String reportUri(String id) {
+    return components.store().uriOf(BacktestActivitiesImpl.reportKey(id));
+  }
+
   /** The written report of a finished backtest. */
   public BacktestReport report(BacktestResult result) {
     return Json.parse(

@@ -113,8 +113,7 @@ public final class BacktestCommand implements Callable<Integer> {
         if (json) {
           out.print(Json.toString(report));
         } else {
-          printDownstream(report, components.store().uriOf(dev.timemachine.activities.BacktestActivitiesImpl.reportKey(id)),
-              out);
+          printDownstream(report, runner.reportUri(id), out);
         }
         out.flush();
         return downstreamExitCode(report);

@@ -143,7 +143,7 @@ public class BacktestWorkflowImpl implements BacktestWorkflow {
       // The version's own artifacts, from the store that kept them by content, as a read-only slot.
       for (Run run : runs) {
         List<dev.timemachine.core.model.UpstreamRef> slots = new ArrayList<>(run.upstream);
-        String store = dev.timemachine.core.data.Snapshots.storeRootOf(run.version.triplet().data().snapshotUri());
+        String store = run.version.triplet().data().storeRootUri();
         for (dev.timemachine.core.model.FileEntry a : run.version.recorded().artifacts()) {
           slots.add(new dev.timemachine.core.model.UpstreamRef(BacktestRequest.MODEL_SLOT, run.version.model(), a.path(),
               a.sha256(), a.size(), store));

@@ -48,4 +48,14 @@ public record DataRef(
   public DataRef withoutFiles() {
     return new DataRef(snapshotUri, rootDigest, fileCount, totalBytes, List.of());
   }
+
+  /**
+   * The store root this snapshot lives under ({@code <root>/snapshots/<hex>}), where the shared
+   * {@code objects/sha256/} of its files and of kept artifacts are; null for a URI of another shape.
+   */
+  public String storeRootUri() {
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("(.+)/snapshots/[0-9a-f]{64}").matcher(snapshotUri == null ? "" : snapshotUri);
+    return m.matches() ? m.group(1) : null;
+  }
 }
