@@ -66,25 +66,19 @@ public final class BacktestActivitiesImpl implements BacktestActivities {
 
   @Override
   public String writeBacktestReport(BacktestReport report) {
-    return Failures.call("the object store",
-        () -> {
-          String key = reportKey(report.backtestId());
-          byte[] content = Json.toBytes(report);
-          if (!reports.putIfAbsent(key, content) && !Arrays.equals(reports.getBytes(key), content)) {
-            throw TimemachineException.conflict(
-                "a different backtest report already exists at " + reports.uriOf(key),
-                "reports are immutable; backtest again under a new id");
-          }
-          return reports.uriOf(key);
-        });
+    return writeOnce(report.backtestId(), Json.toBytes(report));
   }
 
   @Override
   public String writeDownstreamReport(dev.timemachine.core.report.DownstreamReport report) {
+    return writeOnce(report.id(), Json.toBytes(report));
+  }
+
+  /** Writes {@code backtests/<id>.json} once; an identical retry is a no-op, a different one a conflict. */
+  private String writeOnce(String id, byte[] content) {
     return Failures.call("the object store",
         () -> {
-          String key = reportKey(report.id());
-          byte[] content = Json.toBytes(report);
+          String key = reportKey(id);
           if (!reports.putIfAbsent(key, content) && !Arrays.equals(reports.getBytes(key), content)) {
             throw TimemachineException.conflict(
                 "a different backtest report already exists at " + reports.uriOf(key),

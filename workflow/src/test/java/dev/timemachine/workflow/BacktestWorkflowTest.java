@@ -187,6 +187,10 @@ class BacktestWorkflowTest {
   }
 
   private BacktestResult backtest(List<String> against) {
+    return backtest(new BacktestRequest(ID, "churn@1", NEW_DATA, against, TrainingLimits.DEFAULT, "training", 0));
+  }
+
+  private BacktestResult backtest(BacktestRequest request) {
     env = TestWorkflowEnvironment.newInstance();
     Worker control = env.newWorker("control");
     control.registerWorkflowImplementationTypes(BacktestWorkflowImpl.class);
@@ -196,7 +200,7 @@ class BacktestWorkflowTest {
     BacktestWorkflow workflow = env.getWorkflowClient().newWorkflowStub(
         BacktestWorkflow.class, WorkflowOptions.newBuilder().setWorkflowId(ID).setTaskQueue("control")
             .setWorkflowExecutionTimeout(java.time.Duration.ofMinutes(2)).build());
-    return workflow.backtest(new BacktestRequest(ID, "churn@1", NEW_DATA, against, TrainingLimits.DEFAULT, "training", 0));
+    return workflow.backtest(request);
   }
 
   /** With {@code -Dtimemachine.recordHistories=DIR}, each test's history goes to DIR/backtest/. */
@@ -232,16 +236,7 @@ class BacktestWorkflowTest {
             List.of(old)),
         base.recorded(), base.registeredAt(), CONTRACT));
     fakes.results.put(ID, trained(0.86));
-    env = TestWorkflowEnvironment.newInstance();
-    Worker control = env.newWorker("control");
-    control.registerWorkflowImplementationTypes(BacktestWorkflowImpl.class);
-    control.registerActivitiesImplementations(fakes);
-    env.newWorker("training").registerActivitiesImplementations(fakes);
-    env.start();
-    BacktestWorkflow workflow = env.getWorkflowClient().newWorkflowStub(
-        BacktestWorkflow.class, WorkflowOptions.newBuilder().setWorkflowId(ID).setTaskQueue("control")
-            .setWorkflowExecutionTimeout(java.time.Duration.ofMinutes(2)).build());
-    BacktestResult result = workflow.backtest(new BacktestRequest(
+    BacktestResult result = backtest(new BacktestRequest(
         ID, "churn@1", NEW_DATA, List.of(), TrainingLimits.DEFAULT, "training", 0, List.of(newer)));
 
     assertThat(result.outcome()).isEqualTo(BacktestOutcome.BACKTEST_COMPLETED);
@@ -256,16 +251,7 @@ class BacktestWorkflowTest {
   @Test
   void an_override_for_an_upstream_the_version_does_not_consume_is_refused_before_any_step() {
     fakes.versions.put("churn@1", version("churn", "1", Fixtures.COMMIT, CONTRACT));
-    env = TestWorkflowEnvironment.newInstance();
-    Worker control = env.newWorker("control");
-    control.registerWorkflowImplementationTypes(BacktestWorkflowImpl.class);
-    control.registerActivitiesImplementations(fakes);
-    env.newWorker("training").registerActivitiesImplementations(fakes);
-    env.start();
-    BacktestWorkflow workflow = env.getWorkflowClient().newWorkflowStub(
-        BacktestWorkflow.class, WorkflowOptions.newBuilder().setWorkflowId(ID).setTaskQueue("control")
-            .setWorkflowExecutionTimeout(java.time.Duration.ofMinutes(2)).build());
-    BacktestResult result = workflow.backtest(new BacktestRequest(ID, "churn@1", NEW_DATA, List.of(), TrainingLimits.DEFAULT,
+    BacktestResult result = backtest(new BacktestRequest(ID, "churn@1", NEW_DATA, List.of(), TrainingLimits.DEFAULT,
         "training", 0, List.of(new dev.timemachine.core.model.UpstreamRef("encoder",
             dev.timemachine.core.model.ModelRef.parse("encoder@2"), "encoder.pkl", "2".repeat(64), 1, "file:///store"))));
 
