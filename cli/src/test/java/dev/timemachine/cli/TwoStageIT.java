@@ -129,6 +129,24 @@ class TwoStageIT {
 
   @Test
   @Order(3)
+  void a_plain_backtest_prints_the_original_it_links_to_its_upstream_and_the_metrics_side_by_side() throws Exception {
+    Path q4 = tmp.resolve("work/q4");
+    Result consumer = cli("backtest", "churn-encoded@1", "--data", q4.toString());
+    assertThat(consumer.exit()).as(consumer.out() + consumer.err()).isZero();
+    assertThat(consumer.out()).contains("outcome:   BACKTEST_COMPLETED")
+        .containsPattern("original: +churn-encoded@1, registered .*: code .* @ [0-9a-f]{40}, trained on sha256:[0-9a-f]{64}")
+        .containsPattern("upstream: +encoder@1:encoder.pkl at /upstream/encoder/encoder.pkl \\(sha256 [0-9a-f]{64}\\)")
+        .containsPattern("metric +churn-encoded@1 \\(recorded\\) +churn-encoded@1")
+        .containsPattern("threshold: accuracy>=0.6 (met|MISSED)");
+    // A model that consumes nothing: no upstream line, and its report reads back without one.
+    Result encoder = cli("backtest", "encoder@1", "--data", q4.toString());
+    assertThat(encoder.exit()).as(encoder.out() + encoder.err()).isZero();
+    assertThat(encoder.out()).contains("original:  encoder@1").doesNotContain("upstream:")
+        .containsPattern("explained_variance +0\\.\\d+ +0\\.\\d+");
+  }
+
+  @Test
+  @Order(4)
   void an_altered_upstream_artifact_makes_the_consumers_replay_unverifiable_naming_it() throws Exception {
     JsonNode manifest = Json.mapper().readTree(home.resolve("store/models/churn-encoded/1.json").toFile());
     String sha = manifest.path("triplet").path("upstream").get(0).path("sha256").asText();
@@ -148,7 +166,7 @@ class TwoStageIT {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void registering_an_upstream_artifact_the_version_did_not_record_is_refused_naming_what_it_did() throws Exception {
     Path work = tmp.resolve("work");
     String commit = new String(new ProcessBuilder("git", "-C", work.resolve("code").toString(), "rev-parse", "HEAD")

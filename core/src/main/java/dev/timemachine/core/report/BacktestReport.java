@@ -59,6 +59,11 @@ public record BacktestReport(
     Map<String, Long> durationsMs) {
   public static final String SCHEMA = "timemachine.backtest-report/v1";
 
+  public BacktestReport {
+    // Absent in reports of versions that consume no upstream artifact, and in every report before lineage.
+    upstream = upstream == null ? List.of() : List.copyOf(upstream);
+  }
+
   /** The backtested version as registered. */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Original(ModelRef model, Triplet triplet, Map<String, Double> recordedMetrics, Instant registeredAt) {}
