@@ -235,8 +235,13 @@ public final class S3ObjectStore implements ObjectStore {
 
   @Override
   public List<String> list(String listPrefix) {
+    return listDetailed(listPrefix).stream().map(Listed::key).toList();
+  }
+
+  @Override
+  public List<Listed> listDetailed(String listPrefix) {
     requireBucket();
-    List<String> keys = new ArrayList<>();
+    List<Listed> keys = new ArrayList<>();
     String full = prefix + listPrefix;
     try {
       String token = null;
@@ -247,14 +252,15 @@ public final class S3ObjectStore implements ObjectStore {
         }
         ListObjectsV2Response page = s3.listObjectsV2(request.build());
         for (S3Object object : page.contents()) {
-          keys.add(object.key().substring(prefix.length()));
+          keys.add(new Listed(object.key().substring(prefix.length()), object.size() == null ? 0 : object.size(),
+              object.lastModified()));
         }
         token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
       } while (token != null);
     } catch (SdkException e) {
       throw translate(e, listPrefix);
     }
-    keys.sort(null);
+    keys.sort(java.util.Comparator.comparing(Listed::key));
     return keys;
   }
 
