@@ -165,9 +165,14 @@ public final class Components implements AutoCloseable {
     return new BacktestActivitiesImpl(store(), config.workDir());
   }
 
+  /** Snapshots as the training host restores them: through its data cache ({@code TIMEMACHINE_DATA_CACHE}). */
+  public Snapshots hostSnapshots() {
+    return snapshots().withCache(config.store().openDataCache());
+  }
+
   public TrainingActivitiesImpl trainingActivities() {
     return new TrainingActivitiesImpl(
-        sourceCheckout(), engine(), snapshots(), store(), config.workDir(), config.hostQueue(), Reaper.currentOwner(),
+        sourceCheckout(), engine(), hostSnapshots(), store(), config.workDir(), config.hostQueue(), Reaper.currentOwner(),
         owner -> owner.host().equals(Reaper.currentOwner().host()) && Reaper.alive(owner));
   }
 

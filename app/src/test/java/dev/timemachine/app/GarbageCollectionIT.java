@@ -166,6 +166,9 @@ class GarbageCollectionIT {
 
         ReplayResult after = replay(temporal, components, "churn@1");
         assertThat(after.verdict()).as("after gc (%s)", after.reason()).isEqualTo(Verdict.REPRODUCED_BITWISE);
+        // The second replay on this host restored its data from the host's cache of verified files.
+        assertThat(new String(store.getBytes("reports/" + after.replayId() + ".json"), StandardCharsets.UTF_8))
+            .as("the data evidence of the replay after gc").contains("linked from this host's cache");
       }
     }
   }
