@@ -170,9 +170,14 @@ public final class Components implements AutoCloseable {
     return snapshots().withCache(config.store().openDataCache());
   }
 
+  /** Checkouts as the training host makes them: through its bare mirror per repository under {@code <work>/.cache/git}. */
+  public SourceCheckout hostSourceCheckout() {
+    return new JGitSourceCheckout(config.workDir().resolve(".cache").resolve("git"));
+  }
+
   public TrainingActivitiesImpl trainingActivities() {
     return new TrainingActivitiesImpl(
-        sourceCheckout(), engine(), hostSnapshots(), store(), config.workDir(), config.hostQueue(), Reaper.currentOwner(),
+        hostSourceCheckout(), engine(), hostSnapshots(), store(), config.workDir(), config.hostQueue(), Reaper.currentOwner(),
         owner -> owner.host().equals(Reaper.currentOwner().host()) && Reaper.alive(owner));
   }
 
