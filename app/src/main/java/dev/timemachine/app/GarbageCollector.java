@@ -24,17 +24,22 @@ import java.util.stream.Stream;
  * {@code timemachine gc}: gathers what every registered version needs (the built-in registry's
  * versions in full; MLflow's versions' recorded triplets when MLflow is configured, from its listing,
  * which downloads nothing), has {@link Retention} plan the store's sweep, and adds this host's work
- * directories older than the grace period whose owner process is gone. A registry that cannot be
+ * directories older than the grace period whose owner process is gone, and its data cache's entries that
+ * no work directory links and that were verified before the grace period. A registry that cannot be
  * listed stops gc before anything is deleted: what it holds cannot be known to be unneeded.
  */
 public final class GarbageCollector {
   /** One work directory that would go. */
   public record WorkDir(Path path, long bytes, Instant lastModified) {}
 
-  /** The whole plan: the store's, this host's work directories, and what was consulted. */
-  public record Plan(Retention.Plan store, List<WorkDir> workDirs, List<String> consulted) {
+  /**
+   * The whole plan: the store's, this host's work directories, the entries of this host's data cache
+   * that no work directory links and that were verified before the grace period, and what was consulted.
+   */
+  public record Plan(Retention.Plan store, List<WorkDir> workDirs, List<WorkDir> cacheEntries, List<String> consulted) {
     public long bytes() {
-      return store.doomedBytes() + workDirs.stream().mapToLong(WorkDir::bytes).sum();
+      return store.doomedBytes() + workDirs.stream().mapToLong(WorkDir::bytes).sum()
+          + cacheEntries.stream().mapToLong(WorkDir::bytes).sum();
     }
   }
 
@@ -82,7 +87,7 @@ public final class GarbageCollector {
     }
     Instant now = clock.instant();
     Retention.Plan store = Retention.plan(components.store(), needs, now, grace);
-    return new Plan(store, workDirs(now.minus(grace)), consulted);
+    return new Plan(store, workDirs(now.minus(grace)), cacheEntries(now.minus(grace)), consulted);
   }
 
   /** Deletes what {@code plan} lists (work directories last). */
@@ -93,6 +98,17 @@ public final class GarbageCollector {
     for (WorkDir dir : plan.workDirs()) {
       Directories.deleteRecursively(dir.path());
       bytes += dir.bytes();
+      count++;
+    }
+    for (WorkDir entry : plan.cacheEntries()) {
+      try {
+        // The record first: an entry without one is never trusted, so a half-done removal is harmless.
+        Files.deleteIfExists(entry.path().resolveSibling(entry.path().getFileName() + ".verified"));
+        Files.deleteIfExists(entry.path());
+      } catch (IOException e) {
+        throw TimemachineException.unavailable("cannot remove the data cache entry " + entry.path() + ": " + e, e);
+      }
+      bytes += entry.bytes();
       count++;
     }
     return new Retention.Swept(count, bytes, swept.spared());
@@ -124,6 +140,36 @@ public final class GarbageCollector {
       }
     } catch (IOException e) {
       throw TimemachineException.unavailable("cannot list the work directory " + root + ": " + e, e);
+    }
+    return doomed;
+  }
+
+  /**
+   * Entries of this host's data cache ({@code <work>/.cache/data}) that no restored file links (a link
+   * count of 1) and whose verification is older than {@code cutoff}. The git mirrors are kept.
+   */
+  private List<WorkDir> cacheEntries(Instant cutoff) {
+    Path cache = components.config().workDir().resolve(".cache").resolve("data");
+    if (!Files.isDirectory(cache)) {
+      return List.of();
+    }
+    List<WorkDir> doomed = new ArrayList<>();
+    try (Stream<Path> walk = Files.walk(cache, 2)) {
+      for (Path entry : walk.sorted().toList()) {
+        String name = entry.getFileName().toString();
+        if (!Files.isRegularFile(entry, java.nio.file.LinkOption.NOFOLLOW_LINKS) || name.startsWith(".")
+            || name.endsWith(".verified")) {
+          continue;
+        }
+        var attributes = Files.readAttributes(entry, "unix:nlink,size,lastModifiedTime", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Path record = entry.resolveSibling(name + ".verified");
+        Instant verified = Files.exists(record) ? Files.getLastModifiedTime(record).toInstant() : Instant.EPOCH;
+        if (((Number) attributes.get("nlink")).intValue() == 1 && verified.isBefore(cutoff)) {
+          doomed.add(new WorkDir(entry, (Long) attributes.get("size"), verified));
+        }
+      }
+    } catch (IOException | UnsupportedOperationException e) {
+      throw TimemachineException.unavailable("cannot list the data cache " + cache + ": " + e, e);
     }
     return doomed;
   }

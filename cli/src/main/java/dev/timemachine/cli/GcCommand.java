@@ -49,6 +49,9 @@ public final class GcCommand implements Callable<Integer> {
       for (GarbageCollector.WorkDir dir : plan.workDirs()) {
         out.printf("%s %-8s %12d bytes  %s  %s%n", verb, "workdir", dir.bytes(), dir.lastModified(), dir.path());
       }
+      for (GarbageCollector.WorkDir entry : plan.cacheEntries()) {
+        out.printf("%s %-8s %12d bytes  %s  %s%n", verb, "cache", entry.bytes(), entry.lastModified(), entry.path());
+      }
       StringBuilder kinds = new StringBuilder();
       for (Map.Entry<String, long[]> e : plan.store().byKind().entrySet()) {
         kinds.append(String.format(", %d %s%s (%d bytes)", e.getValue()[0], e.getKey(), e.getValue()[0] == 1 ? "" : "s",
@@ -57,7 +60,10 @@ public final class GcCommand implements Callable<Integer> {
       if (!plan.workDirs().isEmpty()) {
         kinds.append(String.format(", %d work director%s", plan.workDirs().size(), plan.workDirs().size() == 1 ? "y" : "ies"));
       }
-      int count = plan.store().doomed().size() + plan.workDirs().size();
+      if (!plan.cacheEntries().isEmpty()) {
+        kinds.append(String.format(", %d data cache entr%s", plan.cacheEntries().size(), plan.cacheEntries().size() == 1 ? "y" : "ies"));
+      }
+      int count = plan.store().doomed().size() + plan.workDirs().size() + plan.cacheEntries().size();
       out.printf("kept %d stored objects (%d bytes), %d snapshots%n", plan.store().keptKeys(), plan.store().keptBytes(),
           plan.store().keptSnapshots().size());
       if (dryRun) {
