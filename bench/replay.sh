@@ -5,6 +5,12 @@
 #
 #   bench/replay.sh                       # all scenarios, REPS=3 interleaved pairs each
 #   REPS=5 SCENARIOS="churn-cold churn-warm" bench/replay.sh
+#   WORKER=1 SCENARIOS="churn-cold churn-warm" bench/replay.sh   # a running worker on TEMPORAL_ADDRESS
+#
+# WORKER=1: the CLI is a client of the Temporal server at TEMPORAL_ADDRESS (default 127.0.0.1:7233, the
+# dev server of scripts/services.sh) and a `timemachine worker --unsigned` this script starts (queues of its own,
+# stopped at exit) does the work; "cold" then empties the worker's work directory (caches included), and
+# the scenarios are recorded as "<scenario>+worker".
 #
 # Needs the local services (scripts/services.sh up: Docker, the registry with the sample image).
 # State lives in BENCH_DIR (default /var/tmp/timemachine-bench); delete it to start over. It never
@@ -17,7 +23,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=${BENCH_DIR:-/var/tmp/timemachine-bench}
 REPS=${REPS:-3}
-SCENARIOS=${SCENARIOS:-"churn-cold churn-warm data-1g data-20k repo-5k lever-cds store-1000"}
+SCENARIOS=${SCENARIOS:-"churn-cold churn-warm data-1g data-1g-warm data-20k repo-5k repo-5k-warm lever-cds store-1000"}
+WORKER=${WORKER:-0}
 export TIMEMACHINE_HOME=$BENCH/home
 TM=$ROOT/timemachine
 RESULTS=$BENCH/results.tsv
@@ -51,7 +58,7 @@ register() { # name data-dir [repo commit]
 
 mkdir -p "$PLAIN"
 [ -d "$PLAIN/churn" ] || cp -r "$DEMO/data" "$PLAIN/churn"
-case " $SCENARIOS " in *" data-1g "*)
+case " $SCENARIOS " in *" data-1g "*|*" data-1g-warm "*)
   if [ ! -d "$PLAIN/data-1g" ]; then
     say "making a 1 GiB file (the churn data plus blob.bin: training still needs customers.csv)"
     cp -r "$DEMO/data" "$PLAIN/data-1g.tmp" && head -c 1073741824 /dev/urandom >"$PLAIN/data-1g.tmp/blob.bin"
@@ -76,7 +83,7 @@ PY
   fi
   register bench-20k "$PLAIN/data-20k";;
 esac
-case " $SCENARIOS " in *" repo-5k "*)
+case " $SCENARIOS " in *" repo-5k "*|*" repo-5k-warm "*)
   if [ ! -d "$BENCH/repo-5k" ]; then
     say "making a repository with 5,000 more files and 1,000 commits"
     git clone -q "$REPO" "$BENCH/repo-5k.tmp"
@@ -136,8 +143,27 @@ baseline() { # model-manifest plain-data-dir work-dir
 }
 
 timemachine_replay() { # spec out-json work-dir
-  TIMEMACHINE_WORK_DIR=$3 "$TM" replay "$1" --json >"$2" 2>"$2.err"
+  if [ "$WORKER" = 1 ]; then
+    TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS TIMEMACHINE_CONTROL_QUEUE=$QUEUE-control TIMEMACHINE_TRAINING_QUEUE=$QUEUE-training \
+      "$TM" replay "$1" --json >"$2" 2>"$2.err"
+  else
+    TIMEMACHINE_WORK_DIR=$3 "$TM" replay "$1" --json >"$2" 2>"$2.err"
+  fi
 }
+
+SUFFIX=
+if [ "$WORKER" = 1 ]; then
+  export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
+  QUEUE=bench-$$; SUFFIX=+worker; WORKER_WORK=$BENCH/work-worker
+  rm -rf "$WORKER_WORK"
+  say "starting a worker on $TEMPORAL_ADDRESS, queues $QUEUE-control and $QUEUE-training"
+  TIMEMACHINE_WORK_DIR=$WORKER_WORK TIMEMACHINE_CONTROL_QUEUE=$QUEUE-control TIMEMACHINE_TRAINING_QUEUE=$QUEUE-training \
+    TIMEMACHINE_WORKER_ID=bench-$$ "$TM" worker --unsigned --metrics-port 0 >"$BENCH/worker.log" 2>&1 &
+  WORKER_PID=$!
+  trap 'kill $WORKER_PID 2>/dev/null || true' EXIT
+  for _ in $(seq 1 60); do grep -q "serving" "$BENCH/worker.log" 2>/dev/null && break; sleep 1; done
+  sleep 2
+fi
 
 # ---------- runs ----------
 : >"$RESULTS"
@@ -150,16 +176,16 @@ run_pair() { # scenario spec model-name plain-dir mode(cold|warm) rep
   for who in $first $([ $first = baseline ] && echo timemachine || echo baseline); do
     if [ $who = baseline ]; then
       t0=$(now); baseline "$TIMEMACHINE_HOME/store/models/$name/1.json" "$plain" "$BENCH/baseline-work"; t1=$(now)
-      record "$scenario" baseline "$(echo "$t1 - $t0" | bc)" "-"
+      record "$scenario$SUFFIX" baseline "$(echo "$t1 - $t0" | bc)" "-"
     else
       if [ "$mode" = cold ]; then
-        rm -rf "$work"
+        if [ "$WORKER" = 1 ]; then rm -rf "${WORKER_WORK:?}"/* "$WORKER_WORK"/.cache; else rm -rf "$work"; fi
       else
         timemachine_replay "$spec" "$BENCH/last.json" "$work"   # the first replay, which warms
       fi
       t0=$(now); timemachine_replay "$spec" "$BENCH/last.json" "$work"; t1=$(now)
       [ "$(json "$BENCH/last.json" "d['verdict']")" = REPRODUCED_BITWISE ] || { say "unexpected verdict"; cat "$BENCH/last.json.err" >&2; exit 1; }
-      record "$scenario" timemachine "$(echo "$t1 - $t0" | bc)" "$(json "$BENCH/last.json" "json.dumps(d['durationsMs'])")"
+      record "$scenario$SUFFIX" timemachine "$(echo "$t1 - $t0" | bc)" "$(json "$BENCH/last.json" "json.dumps(d['durationsMs'])")"
     fi
   done
 }
@@ -169,8 +195,10 @@ for scenario in $SCENARIOS; do
     churn-cold) args=("churn@1" churn "$PLAIN/churn" cold);;
     churn-warm) args=("churn@1" churn "$PLAIN/churn" warm);;
     data-1g) args=("bench-1g@1" bench-1g "$PLAIN/data-1g" cold);;
+    data-1g-warm) args=("bench-1g@1" bench-1g "$PLAIN/data-1g" warm);;
     data-20k) args=("bench-20k@1" bench-20k "$PLAIN/data-20k" cold);;
     repo-5k) args=("bench-repo5k@1" bench-repo5k "$PLAIN/churn" cold);;
+    repo-5k-warm) args=("bench-repo5k@1" bench-repo5k "$PLAIN/churn" warm);;
     store-1000) continue;;
     lever-cds)  # AppCDS on (B) against off (A), same warm replay of churn, interleaved
       rm -f "$ROOT/cli/target/timemachine.jsa"

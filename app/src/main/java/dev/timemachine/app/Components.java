@@ -165,9 +165,19 @@ public final class Components implements AutoCloseable {
     return new BacktestActivitiesImpl(store(), config.workDir());
   }
 
+  /** Snapshots as the training host restores them: through its data cache ({@code TIMEMACHINE_DATA_CACHE}). */
+  public Snapshots hostSnapshots() {
+    return snapshots().withCache(config.store().openDataCache());
+  }
+
+  /** Checkouts as the training host makes them: through its bare mirror per repository under {@code <work>/.cache/git}. */
+  public SourceCheckout hostSourceCheckout() {
+    return new JGitSourceCheckout(config.workDir().resolve(".cache").resolve("git"));
+  }
+
   public TrainingActivitiesImpl trainingActivities() {
     return new TrainingActivitiesImpl(
-        sourceCheckout(), engine(), snapshots(), store(), config.workDir(), config.hostQueue(), Reaper.currentOwner(),
+        hostSourceCheckout(), engine(), hostSnapshots(), store(), config.workDir(), config.hostQueue(), Reaper.currentOwner(),
         owner -> owner.host().equals(Reaper.currentOwner().host()) && Reaper.alive(owner));
   }
 

@@ -71,7 +71,8 @@ public record Config(
     StoreSettings store = new StoreSettings(
         home,
         storeUri(env, home),
-        Path.of(env.string("TIMEMACHINE_WORK_DIR", home.resolve("work").toString())).toAbsolutePath());
+        Path.of(env.string("TIMEMACHINE_WORK_DIR", home.resolve("work").toString())).toAbsolutePath(),
+        dataCache(env));
     WorkerSettings worker = new WorkerSettings(
         env.string("TIMEMACHINE_CONTROL_QUEUE", TaskQueues.CONTROL),
         env.string("TIMEMACHINE_TRAINING_QUEUE", TaskQueues.TRAINING),
@@ -113,6 +114,14 @@ public record Config(
           "TIMEMACHINE_STORE=s3://bucket/prefix or file:///var/lib/timemachine/store");
     }
     return uri;
+  }
+
+  private static String dataCache(EnvReader env) {
+    String mode = env.string("TIMEMACHINE_DATA_CACHE", "on").strip().toLowerCase(java.util.Locale.ROOT);
+    if (!java.util.Set.of("on", "off", "rehash").contains(mode)) {
+      throw EnvReader.bad("TIMEMACHINE_DATA_CACHE", mode, "is not on, off or rehash", "TIMEMACHINE_DATA_CACHE=on");
+    }
+    return mode;
   }
 
   private static DockerSettings docker(EnvReader env) {

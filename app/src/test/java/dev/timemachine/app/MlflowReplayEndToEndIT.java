@@ -23,6 +23,7 @@ import dev.timemachine.workflow.ReplayResult;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.nio.file.Files;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -111,6 +112,28 @@ class MlflowReplayEndToEndIT {
   private ReplayReport report(ReplayResult result) {
     return Json.parse(
         components.store().getBytes(ControlActivitiesImpl.reportKey(result.replayId())), ReplayReport.class, result.reportUri());
+  }
+
+  @Test
+  void gc_keeps_the_snapshot_an_mlflow_version_recorded_though_nothing_else_references_it() throws Exception {
+    // Its own snapshot, recorded into MLflow only: no built-in version and no report names it.
+    Path own = Files.createDirectories(tmp.resolve("gc-data"));
+    Files.writeString(own.resolve("customers.csv"), "id,churned\n1,0\n2,1\n");
+    Files.writeString(own.resolve("only-mlflow.txt"), "kept by an MLflow version " + System.nanoTime() + "\n");
+    DataRef recorded = components.snapshots().create(own, components.config().storeUri(), Progress.NONE);
+    MlflowSupport.record(components.config(), new MlflowSupport.Recording(
+        original, "churn-gc", List.of(), churn.url(), churn.commit(), SampleProject.ENTRY_POINT, ".", image, recorded));
+    String manifest = recorded.snapshotUri().substring(components.store().rootUri().length() + 1) + "/manifest.json";
+
+    GarbageCollector.Plan plan = new GarbageCollector(components,
+        java.time.Clock.fixed(java.time.Instant.now().plus(java.time.Duration.ofDays(2)), java.time.ZoneOffset.UTC))
+        .plan(dev.timemachine.core.retention.Retention.DEFAULT_GRACE);
+
+    assertThat(plan.consulted()).anySatisfy(line -> assertThat(line).startsWith("MLflow ").contains("with a recorded snapshot"));
+    assertThat(plan.store().doomed()).extracting(dev.timemachine.core.retention.Retention.Doomed::key)
+        .as("what gc would delete").doesNotContain(manifest)
+        .doesNotContain(dev.timemachine.core.data.SnapshotManifest.objectKey(recorded.files().stream()
+            .filter(f -> f.path().equals("only-mlflow.txt")).findFirst().orElseThrow().sha256()));
   }
 
   @Test

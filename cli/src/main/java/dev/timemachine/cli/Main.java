@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
       VerifyCommand.class,
       HistoryCommand.class,
       ReportCommand.class,
+      GcCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",

@@ -48,12 +48,32 @@ import org.eclipse.jgit.treewalk.TreeWalk;
 public final class JGitSourceCheckout implements SourceCheckout {
   private static final int TIMEOUT_SECONDS = 120;
 
+  /** Where the bare mirrors live ({@code <work>/.cache/git}), or null to clone every time. */
+  private final Path mirrors;
+
+  /** Clones every checkout afresh (registration, the pre-flight). */
+  public JGitSourceCheckout() {
+    this(null);
+  }
+
+  /**
+   * Checks out through a bare mirror per repository URL under {@code mirrors} (a training host's
+   * cache): the commit is fetched into the mirror only when the mirror lacks it (the one commit if the
+   * server grants a want by SHA, else its branches and tags, incrementally), and the checkout's own
+   * {@code .git} gets the mirror's immutable object files by hard link, so it is complete on its own
+   * and nothing is copied. HEAD is verified against the recorded commit as for a fresh clone.
+   */
+  public JGitSourceCheckout(Path mirrors) {
+    this.mirrors = mirrors == null ? null : mirrors.toAbsolutePath().normalize();
+  }
+
   @Override
   public String checkout(CodeRef code, Path target, Progress progress) {
     String url = code.repositoryUrl();
     Directories.deleteRecursively(target);
     Monitor monitor = new Monitor(progress);
-    try (Git git = clone(url, target, monitor);
+    try (Git git = mirrors == null ? clone(url, target, monitor) : fromMirror(url, commitId(code.commit()), target, monitor,
+            progress);
         RevWalk walk = new RevWalk(git.getRepository())) {
       Repository repo = git.getRepository();
       RevCommit commit;
@@ -217,6 +237,110 @@ public final class JGitSourceCheckout implements SourceCheckout {
         "repository " + url + " cannot be reached: " + reason(e),
         "check the repository URL (git remote get-url origin prints the one you push to) and that this host can reach it",
         e);
+  }
+
+  /** The mirror of {@code url}: a bare repository named by the sha256 of the URL. */
+  Path mirrorOf(String url) {
+    String name = dev.timemachine.core.data.Digests.sha256Hex(url.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        .substring(0, 32);
+    return mirrors.resolve(name + ".git");
+  }
+
+  /**
+   * Makes sure the mirror of {@code url} holds {@code commit} (fetching it under a file lock, so two
+   * replays of one repository fetch once), then initialises {@code target} with the mirror's object
+   * files hard-linked into its {@code .git/objects}: packs and loose objects are never rewritten in
+   * place, so a later fetch or repack of the mirror cannot change what the checkout holds.
+   */
+  private Git fromMirror(String url, ObjectId commit, Path target, Monitor monitor, Progress progress) throws IOException {
+    Path mirror = mirrorOf(url);
+    Files.createDirectories(mirrors);
+    // One thread of this process at a time (a file lock is per process), one process of this host at a time.
+    synchronized (MIRROR_MONITORS.computeIfAbsent(mirror, m -> new Object())) {
+      return fromMirrorLocked(url, commit, mirror, target, monitor, progress);
+    }
+  }
+
+  private static final java.util.concurrent.ConcurrentHashMap<Path, Object> MIRROR_MONITORS =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  private Git fromMirrorLocked(String url, ObjectId commit, Path mirror, Path target, Monitor monitor, Progress progress)
+      throws IOException {
+    try (var channel = java.nio.channels.FileChannel.open(mirrors.resolve(mirror.getFileName() + ".lock"),
+            java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+        var lock = channel.lock()) {
+      if (!Files.isDirectory(mirror.resolve("objects"))) {
+        try (Git init = Git.init().setBare(true).setDirectory(mirror.toFile()).call()) {
+          Files.writeString(mirror.resolve("timemachine-url"), url + "\n");
+        } catch (GitAPIException e) {
+          throw new UncheckedIOException(new IOException("could not create the mirror " + mirror + ": " + reason(e), e));
+        }
+      }
+      try (Git bare = Git.open(mirror.toFile())) {
+        if (!hasCommit(bare.getRepository(), commit)) {
+          progress.report("fetching " + commit.getName() + " of " + url + " into this host's mirror");
+          fetchInto(bare, url, commit, monitor);
+        } else {
+          progress.report("commit " + commit.getName() + " of " + url + " is in this host's mirror: nothing fetched");
+        }
+      }
+      try (Git init = Git.init().setDirectory(target.toFile()).call()) {
+        // Created; opened again below, once the objects are in place.
+      } catch (GitAPIException e) {
+        throw new UncheckedIOException(new IOException("could not create " + target + ": " + reason(e), e));
+      }
+      Path from = mirror.resolve("objects");
+      Path to = target.resolve(".git").resolve("objects");
+      try (java.util.stream.Stream<Path> files = Files.walk(from)) {
+        for (Path file : (Iterable<Path>) files::iterator) {
+          Path relative = from.relativize(file);
+          String first = relative.getNameCount() == 0 ? "" : relative.getName(0).toString();
+          if (!Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS) || first.equals("info")
+              || file.getFileName().toString().startsWith("tmp") || file.getFileName().toString().endsWith(".lock")) {
+            continue;
+          }
+          Path link = to.resolve(relative.toString());
+          Files.createDirectories(link.getParent());
+          try {
+            Files.createLink(link, file);
+          } catch (IOException | UnsupportedOperationException e) {
+            Files.copy(file, link, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+          }
+        }
+      }
+      return Git.open(target.toFile());
+    }
+  }
+
+  private static boolean hasCommit(Repository repo, ObjectId commit) {
+    try (RevWalk walk = new RevWalk(repo)) {
+      walk.parseCommit(commit);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** The one commit if the server grants a want by SHA; else every branch and tag (only what the mirror lacks). */
+  private static void fetchInto(Git bare, String url, ObjectId commit, Monitor monitor) {
+    try {
+      bare.fetch().setRemote(url).setRefSpecs(new RefSpec(commit.getName() + ":refs/timemachine/" + commit.getName()))
+          .setTagOpt(TagOpt.NO_TAGS).setTimeout(TIMEOUT_SECONDS).setProgressMonitor(monitor).call();
+      if (hasCommit(bare.getRepository(), commit)) {
+        return;
+      }
+    } catch (GitAPIException | JGitInternalException e) {
+      monitor.rethrow();
+      // Servers that do not allow a want by SHA refuse it: fetch what they advertise instead.
+    }
+    try {
+      bare.fetch().setRemote(url)
+          .setRefSpecs(new RefSpec("+refs/heads/*:refs/heads/*"), new RefSpec("+refs/tags/*:refs/tags/*"))
+          .setTagOpt(TagOpt.NO_TAGS).setTimeout(TIMEOUT_SECONDS).setProgressMonitor(monitor).call();
+    } catch (GitAPIException | JGitInternalException e) {
+      monitor.rethrow();
+      throw new InputUnverifiableException(InputKind.CODE, "repository " + url + " cannot be fetched: " + reason(e), e);
+    }
   }
 
   private static Git clone(String url, Path target, Monitor monitor) {

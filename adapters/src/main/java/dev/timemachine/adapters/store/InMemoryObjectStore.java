@@ -19,6 +19,15 @@ import java.util.concurrent.ConcurrentSkipListMap;
  */
 public final class InMemoryObjectStore implements ObjectStore {
   final ConcurrentSkipListMap<String, byte[]> objects = new ConcurrentSkipListMap<>();
+  private final java.util.concurrent.ConcurrentHashMap<String, java.time.Instant> written =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private volatile java.time.Clock clock = java.time.Clock.systemUTC();
+
+  /** The clock that stamps what is written from now on, so a test can age objects (gc's grace period). */
+  public InMemoryObjectStore withClock(java.time.Clock newClock) {
+    this.clock = newClock;
+    return this;
+  }
 
   @Override
   public String rootUri() {
@@ -33,6 +42,7 @@ public final class InMemoryObjectStore implements ObjectStore {
   @Override
   public void delete(String key) {
     objects.remove(RelativePaths.require(key, "key"));
+    written.remove(key);
   }
 
   @Override
@@ -44,6 +54,7 @@ public final class InMemoryObjectStore implements ObjectStore {
   public void put(String key, Path source) {
     try {
       objects.put(RelativePaths.require(key, "key"), Files.readAllBytes(source));
+      written.put(key, clock.instant());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -51,7 +62,11 @@ public final class InMemoryObjectStore implements ObjectStore {
 
   @Override
   public boolean putIfAbsent(String key, byte[] content) {
-    return objects.putIfAbsent(RelativePaths.require(key, "key"), content.clone()) == null;
+    if (objects.putIfAbsent(RelativePaths.require(key, "key"), content.clone()) != null) {
+      return false;
+    }
+    written.put(key, clock.instant());
+    return true;
   }
 
   @Override
@@ -82,5 +97,12 @@ public final class InMemoryObjectStore implements ObjectStore {
   @Override
   public List<String> list(String prefix) {
     return objects.keySet().stream().filter(k -> k.startsWith(prefix)).toList();
+  }
+
+  @Override
+  public List<Listed> listDetailed(String prefix) {
+    return objects.entrySet().stream().filter(e -> e.getKey().startsWith(prefix))
+        .map(e -> new Listed(e.getKey(), e.getValue().length, written.getOrDefault(e.getKey(), java.time.Instant.EPOCH)))
+        .toList();
   }
 }

@@ -179,6 +179,23 @@ public final class LocalObjectStore implements ObjectStore {
     }
   }
 
+  @Override
+  public List<Listed> listDetailed(String prefix) {
+    List<Listed> listed = new java.util.ArrayList<>();
+    for (String key : list(prefix)) {
+      try {
+        var attributes = Files.readAttributes(root.resolve(key), java.nio.file.attribute.BasicFileAttributes.class,
+            LinkOption.NOFOLLOW_LINKS);
+        listed.add(new Listed(key, attributes.size(), attributes.lastModifiedTime().toInstant()));
+      } catch (NoSuchFileException e) {
+        // Deleted between the walk and now: not there to list.
+      } catch (IOException e) {
+        throw unavailable(key, e);
+      }
+    }
+    return listed;
+  }
+
   private static void setObjectMode(Path file) throws IOException {
     try {
       Files.setPosixFilePermissions(file, OBJECT_MODE);

@@ -30,9 +30,10 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
- * An object store in an S3 bucket (optionally under a key prefix), through the AWS SDK v2. Plain
- * {@code GetObject}/{@code PutObject} only: some S3-compatible servers refuse ranged multipart
- * downloads. Write-once is a {@code HeadObject} check followed by a conditional {@code PutObject}
+ * An object store in an S3 bucket (optionally under a key prefix), through the AWS SDK v2. Objects
+ * from {@link Transfer#threshold()} bytes on go up as multipart uploads and come down as parallel
+ * ranged GETs (not the SDK's per-part downloads, which some S3-compatible servers such as s3proxy
+ * refuse); a server that refuses or ignores ranges gets single GETs from then on, said once in the log. Write-once is a {@code HeadObject} check followed by a conditional {@code PutObject}
  * ({@code If-None-Match: *}); on a server that ignores the condition a small race remains between
  * two writers of the same key, which timemachine's deterministic keys make harmless.
  *
@@ -175,11 +176,125 @@ public final class S3ObjectStore implements ObjectStore {
   public void put(String key, Path source) {
     requireBucket();
     String k = key(key);
+    long size;
+    try {
+      size = Files.size(source);
+    } catch (java.io.IOException e) {
+      throw TimemachineException.unavailable("cannot read " + source + " to upload it: " + e, e);
+    }
+    if (size >= transfer.threshold()) {
+      putMultipart(key, k, source, size);
+      return;
+    }
     try {
       s3.putObject(b -> b.bucket(bucket).key(k), RequestBody.fromFile(source));
     } catch (SdkException e) {
       throw translate(e, key);
     }
+  }
+
+  /**
+   * How large objects move: from {@code threshold} bytes on, an upload is a multipart upload and a
+   * download a set of ranged GETs, {@code partSize} bytes each (more when an object would need more
+   * than 10,000 parts), {@code parallelism} at a time.
+   */
+  public record Transfer(long threshold, long partSize, int parallelism) {
+    public static final Transfer DEFAULT = new Transfer(64L << 20, 16L << 20, 8);
+
+    public Transfer {
+      if (partSize < 5L << 20 || threshold < partSize || parallelism < 1) {
+        throw new IllegalArgumentException("parts of at least 5 MiB, a threshold of at least one part, one thread");
+      }
+    }
+
+    long partSizeFor(long size) {
+      return Math.max(partSize, (size + 9_999) / 10_000);
+    }
+  }
+
+  private Transfer transfer = Transfer.DEFAULT;
+  /** Set once a server refused (or ignored) a ranged GET: later downloads are single GETs without asking again. */
+  private final java.util.concurrent.atomic.AtomicBoolean rangesRefused = new java.util.concurrent.atomic.AtomicBoolean();
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(S3ObjectStore.class);
+
+  /** The same store with other transfer sizes (tests, benchmarks). */
+  public S3ObjectStore withTransfer(Transfer newTransfer) {
+    this.transfer = newTransfer;
+    return this;
+  }
+
+  /** Whether this store has fallen back to single GETs because the server would not serve ranges. */
+  public boolean rangesRefused() {
+    return rangesRefused.get();
+  }
+
+  private void putMultipart(String key, String k, Path source, long size) {
+    long part = transfer.partSizeFor(size);
+    int parts = (int) ((size + part - 1) / part);
+    String uploadId;
+    try {
+      uploadId = s3.createMultipartUpload(b -> b.bucket(bucket).key(k)).uploadId();
+    } catch (SdkException e) {
+      throw translate(e, key);
+    }
+    java.util.concurrent.ExecutorService pool = pool(Math.min(transfer.parallelism(), parts));
+    try {
+      List<java.util.concurrent.Future<software.amazon.awssdk.services.s3.model.CompletedPart>> futures = new ArrayList<>();
+      for (int i = 0; i < parts; i++) {
+        int number = i + 1;
+        long offset = i * part;
+        long length = Math.min(part, size - offset);
+        futures.add(pool.submit(() -> {
+          try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(source)) {
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate((int) length);
+            while (buffer.hasRemaining() && channel.read(buffer, offset + buffer.position()) > 0) {
+              // read the whole part
+            }
+            buffer.flip();
+            String etag = s3.uploadPart(b -> b.bucket(bucket).key(k).uploadId(uploadId).partNumber(number)
+                .contentLength(length), RequestBody.fromByteBuffer(buffer)).eTag();
+            return software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(number).eTag(etag).build();
+          }
+        }));
+      }
+      List<software.amazon.awssdk.services.s3.model.CompletedPart> completed = new ArrayList<>();
+      for (var future : futures) {
+        completed.add(future.get());
+      }
+      s3.completeMultipartUpload(b -> b.bucket(bucket).key(k).uploadId(uploadId)
+          .multipartUpload(m -> m.parts(completed)));
+    } catch (Exception e) {
+      try {
+        s3.abortMultipartUpload(b -> b.bucket(bucket).key(k).uploadId(uploadId));
+      } catch (SdkException ignored) {
+        // The upload expires on its own (a bucket lifecycle rule), and nothing points at its parts.
+      }
+      throw failure(e, key, "upload of " + source);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private TimemachineException failure(Exception e, String key, String what) {
+    Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+    if (cause instanceof TimemachineException te) {
+      return te;
+    }
+    if (cause instanceof SdkException sdk) {
+      return translate(sdk, key);
+    }
+    if (cause instanceof InterruptedException) {
+      Thread.currentThread().interrupt();
+    }
+    return TimemachineException.unavailable("the " + what + " to " + uriOf(key) + " failed: " + cause, cause);
+  }
+
+  private static java.util.concurrent.ExecutorService pool(int threads) {
+    return java.util.concurrent.Executors.newFixedThreadPool(threads, runnable -> {
+      Thread thread = new Thread(runnable, "timemachine-s3-transfer");
+      thread.setDaemon(true);
+      return thread;
+    });
   }
 
   @Override
@@ -225,6 +340,116 @@ public final class S3ObjectStore implements ObjectStore {
 
   @Override
   public void download(String key, Path target) {
+    if (!rangesRefused.get()) {
+      requireBucket();
+      String k = key(key);
+      software.amazon.awssdk.services.s3.model.HeadObjectResponse head;
+      try {
+        head = s3.headObject(b -> b.bucket(bucket).key(k));
+      } catch (SdkException e) {
+        throw translate(e, key);
+      }
+      if (head.contentLength() >= transfer.threshold() && downloadRanges(key, k, head, target)) {
+        return;
+      }
+    }
+    downloadWhole(key, target);
+  }
+
+  /**
+   * Downloads {@code key} as parallel ranged GETs into {@code target}, each pinned to the object's
+   * ETag ({@code If-Match}) so that an object replaced meanwhile fails instead of mixing two contents.
+   * Returns false, having written nothing that stays, when the server refuses or ignores a range:
+   * then the caller downloads it in one GET, and this store says so once in the log.
+   */
+  private boolean downloadRanges(String key, String k, software.amazon.awssdk.services.s3.model.HeadObjectResponse head,
+      Path target) {
+    long size = head.contentLength();
+    long part = transfer.partSizeFor(size);
+    int parts = (int) ((size + part - 1) / part);
+    String etag = head.eTag();
+    java.util.concurrent.ExecutorService pool = pool(Math.min(transfer.parallelism(), parts));
+    Path temp = null;
+    try {
+      Files.createDirectories(target.toAbsolutePath().getParent());
+      temp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName() + ".part-", "");
+      try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(temp,
+              java.nio.file.StandardOpenOption.WRITE)) {
+        List<java.util.concurrent.Future<Boolean>> futures = new ArrayList<>();
+        for (int i = 0; i < parts; i++) {
+          long offset = i * part;
+          long last = Math.min(size, offset + part) - 1;
+          futures.add(pool.submit(() -> getRange(k, etag, offset, last, out)));
+        }
+        for (var future : futures) {
+          if (!future.get()) {
+            return false;
+          }
+        }
+      }
+      Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      temp = null;
+      return true;
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof S3Exception refused && refusesRanges(refused)) {
+        refuseRanges(refused.statusCode() + " " + refused.getMessage());
+        return false;
+      }
+      throw failure(e, key, "download");
+    } catch (Exception e) {
+      throw failure(e, key, "download");
+    } finally {
+      pool.shutdownNow();
+      if (temp != null) {
+        try {
+          Files.deleteIfExists(temp);
+        } catch (java.io.IOException ignored) {
+          // A stray partial file is named as one.
+        }
+      }
+    }
+  }
+
+  /** One ranged GET written at its offset; false when the server answered with something else than that range. */
+  private boolean getRange(String k, String etag, long first, long last, java.nio.channels.FileChannel out)
+      throws java.io.IOException {
+    try (software.amazon.awssdk.core.ResponseInputStream<software.amazon.awssdk.services.s3.model.GetObjectResponse> in =
+        s3.getObject(b -> b.bucket(bucket).key(k).range("bytes=" + first + "-" + last).ifMatch(etag))) {
+      String range = in.response().contentRange();
+      if (range == null || !range.startsWith("bytes " + first + "-" + last + "/")
+          || in.response().contentLength() != last - first + 1) {
+        refuseRanges("asked for bytes " + first + "-" + last + ", got Content-Range " + range + " and "
+            + in.response().contentLength() + " bytes");
+        in.abort();
+        return false;
+      }
+      byte[] buffer = new byte[1 << 16];
+      long position = first;
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        java.nio.ByteBuffer chunk = java.nio.ByteBuffer.wrap(buffer, 0, n);
+        while (chunk.hasRemaining()) {
+          position += out.write(chunk, position);
+        }
+      }
+      if (position != last + 1) {
+        throw new java.io.IOException("range " + first + "-" + last + " ended after " + (position - first) + " bytes");
+      }
+      return true;
+    }
+  }
+
+  private static boolean refusesRanges(S3Exception e) {
+    return e.statusCode() == 400 || e.statusCode() == 416 || e.statusCode() == 501;
+  }
+
+  private void refuseRanges(String why) {
+    if (rangesRefused.compareAndSet(false, true)) {
+      log.warn("the S3 server at {} does not serve ranged GETs ({}): downloading large objects of {} in one GET instead",
+          settings.describeEndpoint(), why, rootUri());
+    }
+  }
+
+  private void downloadWhole(String key, Path target) {
     try (InputStream in = open(key)) {
       Files.createDirectories(target.toAbsolutePath().getParent());
       Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
@@ -235,8 +460,13 @@ public final class S3ObjectStore implements ObjectStore {
 
   @Override
   public List<String> list(String listPrefix) {
+    return listDetailed(listPrefix).stream().map(Listed::key).toList();
+  }
+
+  @Override
+  public List<Listed> listDetailed(String listPrefix) {
     requireBucket();
-    List<String> keys = new ArrayList<>();
+    List<Listed> keys = new ArrayList<>();
     String full = prefix + listPrefix;
     try {
       String token = null;
@@ -247,14 +477,15 @@ public final class S3ObjectStore implements ObjectStore {
         }
         ListObjectsV2Response page = s3.listObjectsV2(request.build());
         for (S3Object object : page.contents()) {
-          keys.add(object.key().substring(prefix.length()));
+          keys.add(new Listed(object.key().substring(prefix.length()), object.size() == null ? 0 : object.size(),
+              object.lastModified()));
         }
         token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
       } while (token != null);
     } catch (SdkException e) {
       throw translate(e, listPrefix);
     }
-    keys.sort(null);
+    keys.sort(java.util.Comparator.comparing(Listed::key));
     return keys;
   }
 

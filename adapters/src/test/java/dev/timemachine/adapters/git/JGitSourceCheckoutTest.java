@@ -230,4 +230,46 @@ class JGitSourceCheckoutTest {
         .call()
         .getName();
   }
+
+  @Test
+  void through_a_mirror_a_second_checkout_fetches_nothing_and_its_git_directory_stands_alone() throws Exception {
+    JGitSourceCheckout mirrored = new JGitSourceCheckout(tmp.resolve("mirrors"));
+    assertThat(mirrored.checkout(code(origin.toString(), older), tmp.resolve("first"), progress)).isEqualTo(older);
+    assertThat(reports).anySatisfy(r -> assertThat(r).contains("into this host's mirror"));
+
+    // Warm: the origin is gone, so anything fetched would fail; the mirror holds the commit.
+    Path moved = tmp.resolve("origin-moved");
+    Files.move(origin, moved);
+    reports.clear();
+    Path second = tmp.resolve("second");
+    assertThat(mirrored.checkout(code(origin.toString(), older), second, progress)).isEqualTo(older);
+    assertThat(reports).anySatisfy(r -> assertThat(r).contains("nothing fetched"));
+    assertThat(Files.readString(second.resolve("train.py"))).isEqualTo("print('v1')\n");
+    assertThat(second.resolve("added-later.txt")).doesNotExist();
+
+    // The checkout's .git has every object by itself: the mirror may go.
+    dev.timemachine.core.data.Directories.deleteRecursively(tmp.resolve("mirrors"));
+    try (Repository repo = new FileRepositoryBuilder().setGitDir(second.resolve(".git").toFile()).build();
+        org.eclipse.jgit.revwalk.RevWalk walk = new org.eclipse.jgit.revwalk.RevWalk(repo)) {
+      assertThat(repo.resolve(Constants.HEAD).getName()).isEqualTo(older);
+      assertThat(walk.parseCommit(repo.resolve(Constants.HEAD)).getFullMessage()).isNotEmpty();
+    }
+  }
+
+  @Test
+  void a_mirror_fetches_a_commit_it_lacks_and_refuses_one_the_repository_lacks() throws Exception {
+    JGitSourceCheckout mirrored = new JGitSourceCheckout(tmp.resolve("mirrors"));
+    mirrored.checkout(code(origin.toString(), older), tmp.resolve("first"), progress);
+    String third;
+    try (Git git = Git.open(origin.toFile())) {
+      third = commit(git, Map.of("train.py", "print('v3')\n"));
+    }
+    assertThat(mirrored.checkout(code(origin.toString(), third), tmp.resolve("third"), progress)).isEqualTo(third);
+    assertThat(Files.readString(tmp.resolve("third/train.py"))).isEqualTo("print('v3')\n");
+
+    assertThatThrownBy(() -> mirrored.checkout(code(origin.toString(), "0123456789012345678901234567890123456789"),
+            tmp.resolve("none"), progress))
+        .isInstanceOfSatisfying(InputUnverifiableException.class, e -> assertThat(e.input()).isEqualTo(InputKind.CODE))
+        .hasMessageContaining("not found");
+  }
 }

@@ -154,7 +154,26 @@ abstract class ObjectStoreContract {
   }
 
   @Test
+  void a_detailed_listing_gives_the_same_keys_with_each_size_and_when_it_was_written() throws IOException {
+    // Stores stamp to the second (S3) or finer: the bounds are widened by a second each way.
+    java.time.Instant before = java.time.Instant.now().minusSeconds(1);
+    store.putIfAbsent("snapshots/x/manifest.json", bytes("{}"));
+    store.put("objects/sha256/ab/abc", file("obj", "twelve bytes"));
+    store.putIfAbsent("objectsX/other", bytes("beside"));
+    java.time.Instant after = java.time.Instant.now().plusSeconds(1);
+
+    assertThat(store.listDetailed("objects/")).extracting(ObjectStore.Listed::key).containsExactly("objects/sha256/ab/abc");
+    assertThat(store.listDetailed("")).extracting(ObjectStore.Listed::key).isEqualTo(store.list(""));
+    ObjectStore.Listed object = store.listDetailed("objects/").get(0);
+    assertThat(object.size()).as("size").isEqualTo(12L);
+    assertThat(object.lastModified()).as("last modified").isBetween(before, after);
+    store.delete("objects/sha256/ab/abc");
+    assertThat(store.listDetailed("objects/")).as("deleted objects are not listed").isEmpty();
+  }
+
+  @Test
   void an_empty_store_lists_nothing() {
+    assertThat(store.listDetailed("")).isEmpty();
     assertThat(store.list("")).isEmpty();
   }
 

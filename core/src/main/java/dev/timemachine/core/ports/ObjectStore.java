@@ -53,4 +53,18 @@ public interface ObjectStore {
 
   /** All keys under a prefix (a "directory" ending in '/' or empty for all), sorted. */
   List<String> list(String prefix);
+
+  /**
+   * One stored object as a listing sees it: its key, size and when it was last written (what {@code
+   * timemachine gc} ages objects by).
+   */
+  record Listed(String key, long size, java.time.Instant lastModified) {}
+
+  /**
+   * The objects under a prefix with their sizes and last-modified times, sorted by key; the same keys
+   * as {@link #list(String)}. One listing (S3: {@code ListObjectsV2} pages), no request per object.
+   */
+  default List<Listed> listDetailed(String prefix) {
+    throw new UnsupportedOperationException("this store does not list sizes and times");
+  }
 }
