@@ -104,7 +104,10 @@ class ExplainIT {
     assertThat(json.path("verdict").asText()).isEqualTo("DIVERGED");
     List<String> causes = new ArrayList<>();
     json.path("explanation").path("causes").forEach(c -> causes.add(c.path("code").asText()));
-    assertThat(causes).contains("NONDETERMINISTIC_TRAINING", "WEIGHTS_DRIFT_NUMERIC", "PREDICTIONS_CHANGED");
+    assertThat(causes).contains("NONDETERMINISTIC_TRAINING", "PREDICTIONS_CHANGED");
+    // An unseeded forest's trees come back with other thresholds (numeric drift where a tree kept its node
+    // count) or other shapes (structure): which of the two a run shows is up to the draw, not to the code.
+    assertThat(causes).containsAnyOf("WEIGHTS_DRIFT_NUMERIC", "STRUCTURE_CHANGED");
     JsonNode functional = json.path("explanation").path("functional");
     assertThat(functional.path("task").asText()).isEqualTo("classifier");
     assertThat(functional.path("by").asText()).isEqualTo("built-in loader");
