@@ -36,8 +36,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -60,7 +58,6 @@ import java.util.stream.Stream;
 public final class Snapshots {
   static final String MANIFEST = "manifest.json";
   private static final long PROGRESS_EVERY_NANOS = 1_000_000_000L;
-  private static final Pattern SNAPSHOT_URI = Pattern.compile("(.+)/snapshots/[0-9a-f]{64}");
   /** Default number of objects read or written at once: I/O-bound, so more than the cores. */
   public static final int DEFAULT_PARALLELISM = 8;
 
@@ -111,8 +108,7 @@ public final class Snapshots {
    * another shape: where the shared {@code objects/sha256/} of its files, and of kept artifacts, are.
    */
   public static String storeRootOf(String snapshotUri) {
-    java.util.regex.Matcher m = SNAPSHOT_URI.matcher(snapshotUri == null ? "" : snapshotUri);
-    return m.matches() ? m.group(1) : null;
+    return DataRef.storeRootOf(snapshotUri);
   }
 
   /**
@@ -445,13 +441,13 @@ public final class Snapshots {
     if (!manifest.byContent()) {
       return new Placement(stores.open(snapshotUri), false);
     }
-    Matcher matcher = SNAPSHOT_URI.matcher(snapshotUri);
-    if (!matcher.matches()) {
+    String root = DataRef.storeRootOf(snapshotUri);
+    if (root == null) {
       throw new InputUnverifiableException(InputKind.DATA,
           "snapshot " + snapshotUri + " has a " + manifest.schema() + " manifest, whose objects live beside snapshots/<root hex>,"
               + " but its URI does not end in snapshots/<root hex>");
     }
-    return new Placement(stores.open(matcher.group(1)), true);
+    return new Placement(stores.open(root), true);
   }
 
   /** Restores a snapshot into {@code target} (emptied first), verifying everything; returns the evidence. */

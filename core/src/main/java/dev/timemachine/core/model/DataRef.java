@@ -54,8 +54,14 @@ public record DataRef(
    * {@code objects/sha256/} of its files and of kept artifacts are; null for a URI of another shape.
    */
   public String storeRootUri() {
-    java.util.regex.Matcher m =
-        java.util.regex.Pattern.compile("(.+)/snapshots/[0-9a-f]{64}").matcher(snapshotUri == null ? "" : snapshotUri);
+    return storeRootOf(snapshotUri);
+  }
+
+  private static final java.util.regex.Pattern SNAPSHOT_URI = java.util.regex.Pattern.compile("(.+)/snapshots/[0-9a-f]{64}");
+
+  /** {@link #storeRootUri()} of any snapshot URI: the part before {@code /snapshots/<hex>}, or null. */
+  public static String storeRootOf(String snapshotUri) {
+    java.util.regex.Matcher m = SNAPSHOT_URI.matcher(snapshotUri == null ? "" : snapshotUri);
     return m.matches() ? m.group(1) : null;
   }
 }
