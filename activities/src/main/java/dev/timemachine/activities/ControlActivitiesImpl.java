@@ -30,11 +30,11 @@ public final class ControlActivitiesImpl implements ControlActivities {
   private final ObjectStore reports;
   private final Signer signer;
   private final String version;
-  private final String workerBuildId;
+  private final java.util.function.Supplier<String> workerBuildId;
 
   /** Without a signing key: attestations are written unsigned and say so. */
   public ControlActivitiesImpl(ModelRegistry registry, ObjectStore reports) {
-    this(registry, reports, null, "dev", "dev:unknown");
+    this(registry, reports, null, "dev", () -> "dev:unknown");
   }
 
   /**
@@ -43,10 +43,12 @@ public final class ControlActivitiesImpl implements ControlActivities {
    *     attestations ({@code reports/<replayId>.intoto.json}) and the verdict history ({@code history/})
    * @param signer signs every attestation; null for a worker started with {@code --unsigned}
    * @param version timemachine's version, and {@code workerBuildId} the sha256 of this worker's jar,
-   *     both named in every attestation as its verifier
+   *     both named in every attestation as its verifier; asked for when the first attestation is written
+   *     (hashing the jar takes a while, and need not delay a worker's start)
    */
   public ControlActivitiesImpl(
-      ModelRegistry registry, ObjectStore reports, Signer signer, String version, String workerBuildId) {
+      ModelRegistry registry, ObjectStore reports, Signer signer, String version,
+      java.util.function.Supplier<String> workerBuildId) {
     this.registry = registry;
     this.reports = reports;
     this.signer = signer;
@@ -100,7 +102,7 @@ public final class ControlActivitiesImpl implements ControlActivities {
       // Called directly (a test); the statement then names no workflow.
     }
     return new Attestations(reports, signer).write(report.replayId(), content,
-        new ReplayStatement.Context(version, workerBuildId, workflowId, runId, signer != null));
+        new ReplayStatement.Context(version, workerBuildId.get(), workflowId, runId, signer != null));
   }
 
   private static HistoryChain.Record historyRecord(ReplayReport report, byte[] content, byte[] attestation) {

@@ -157,7 +157,7 @@ public final class Components implements AutoCloseable {
   }
 
   public ControlActivitiesImpl controlActivities() {
-    return new ControlActivitiesImpl(registries(), store(), signer(), SigningKeys.version(), SigningKeys.workerBuildId());
+    return new ControlActivitiesImpl(registries(), store(), signer(), SigningKeys.version(), SigningKeys.workerBuildIdInBackground());
   }
 
   /** The backtest's own steps: its report on the control queue, its data checks on the training host. */

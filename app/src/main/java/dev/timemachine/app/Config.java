@@ -44,6 +44,12 @@ public record Config(
   }
 
   /** Whether {@code TIMEMACHINE_DEBUG} asks for stack traces, without reading (or failing on) the rest. */
+  /** Whether the CLI prints where its time went on stderr at exit ({@code TIMEMACHINE_TIMINGS=1}; bench/replay.sh). */
+  public static boolean timingsRequested() {
+    String value = new EnvReader(processEnvironment()).optional("TIMEMACHINE_TIMINGS");
+    return value != null && !value.equals("0");
+  }
+
   public static boolean stackTracesRequested() {
     return new EnvReader(processEnvironment()).optional("TIMEMACHINE_DEBUG") != null;
   }

@@ -143,6 +143,28 @@ public final class SigningKeys {
     return store.uriOf(key);
   }
 
+  private static final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CompletableFuture<String>> BUILD_ID =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
+  /**
+   * {@link #workerBuildId()}, hashed once per process on a background thread that starts at the first
+   * call: the jar is 80 MB, and a CLI's replay needs the id only when it writes the attestation.
+   */
+  public static java.util.function.Supplier<String> workerBuildIdInBackground() {
+    java.util.concurrent.CompletableFuture<String> started = BUILD_ID.get();
+    if (started == null) {
+      java.util.concurrent.CompletableFuture<String> mine = new java.util.concurrent.CompletableFuture<>();
+      if (BUILD_ID.compareAndSet(null, mine)) {
+        Thread hasher = new Thread(() -> mine.complete(workerBuildId()), "timemachine-build-id");
+        hasher.setDaemon(true);
+        hasher.start();
+      }
+      started = BUILD_ID.get();
+    }
+    java.util.concurrent.CompletableFuture<String> id = started;
+    return id::join;
+  }
+
   /** The sha256 of the jar this worker runs from, or {@code dev:classes} when it runs from class directories. */
   public static String workerBuildId() {
     try {

@@ -50,6 +50,8 @@ public final class TemporalRuntime implements AutoCloseable {
   private final WorkflowServiceStubs service;
   private final WorkflowClient client;
   private final WorkerFactory factory;
+  /** The embedded CLI's reap of leftovers, running beside the start of its replay; done by {@link #close}. */
+  private java.util.concurrent.CompletableFuture<Void> reaping = java.util.concurrent.CompletableFuture.completedFuture(null);
 
   private TemporalRuntime(TestWorkflowEnvironment embedded, WorkflowServiceStubs service, WorkflowClient client,
       WorkerFactory factory) {
@@ -184,7 +186,19 @@ public final class TemporalRuntime implements AutoCloseable {
     }
     if (queues.contains(Queue.TRAINING)) {
       // Before polling: what a crashed worker or CLI left on this host goes, unless its replay still runs.
-      new Reaper(components.engine(), config.workDir(), Reaper.temporal(service(), config.namespace())).reap();
+      Reaper reaper = new Reaper(components.engine(), config.workDir(), Reaper.temporal(service(), config.namespace()));
+      if (embedded != null) {
+        // An in-process server knows only this process's workflows, whose containers and work directories
+        // carry this live process as their owner and are never judged orphaned: the reap can run beside
+        // the replay instead of before it (it is mostly waiting on the Docker engine).
+        reaping = java.util.concurrent.CompletableFuture.runAsync(reaper::reap, runnable -> {
+          Thread thread = new Thread(runnable, "timemachine-reaper");
+          thread.setDaemon(true);
+          thread.start();
+        });
+      } else {
+        reaper.reap();
+      }
       var training = components.trainingActivities();
       var backtest = components.backtestActivities();
       newWorker.apply(config.trainingQueue()).registerActivitiesImplementations(training, backtest);
@@ -206,7 +220,17 @@ public final class TemporalRuntime implements AutoCloseable {
   @Override
   public void close() {
     if (embedded != null) {
-      embedded.close();
+      try {
+        reaping.get(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        // The reap is best effort (the next start reaps again); its own problems are logged by it.
+      }
+      // Stop polling now; the in-process server holds nothing but this process's memory, so its orderly
+      // shutdown (channels, executors: about 250 ms) need not hold up a CLI that is about to exit.
+      factory.shutdownNow();
+      Thread closer = new Thread(embedded::close, "temporal-embedded-close");
+      closer.setDaemon(true);
+      closer.start();
     } else {
       factory.shutdown();
       service.shutdown();

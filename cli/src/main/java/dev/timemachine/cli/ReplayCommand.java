@@ -67,8 +67,10 @@ public final class ReplayCommand implements Callable<Integer> {
     TrainingLimits trainingLimits = limits.apply(config);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    Timings.mark("parse");
     try (Components components = new Components(config);
         TemporalRuntime temporal = TemporalRuntime.connect(config)) {
+      Timings.mark("temporal");
       components.registries().validateSpec(model);
       // An in-process server forgets finished replays; the store does not. Refused before anything runs.
       if (replayId != null && components.reportUri(id).isPresent()) {
@@ -79,14 +81,19 @@ public final class ReplayCommand implements Callable<Integer> {
       if (temporal.embedded()) {
         temporal.startAllWorkers(components);
       }
+      Timings.mark("workers");
       String probe = noProbe ? ReplayRequest.PROBE_NONE
           : twice ? ReplayRequest.PROBE_TWICE : explain ? ReplayRequest.PROBE_ON_DIVERGED : null;
       ReplayResult result =
           new ReplayRunner(temporal, config).run(model, id, trainingLimits, !noWriteBack, probe, null, err);
+      Timings.mark("workflow");
       printResult(result, components, out, json);
       printWriteBackProblem(result, err);
       printError(result, err);
+      Timings.mark("print");
       return result.verdict().exitCode();
+    } finally {
+      Timings.mark("close");
     }
   }
 
