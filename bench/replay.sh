@@ -145,10 +145,14 @@ baseline() { # model-manifest plain-data-dir work-dir
 timemachine_replay() { # spec out-json work-dir
   if [ "$WORKER" = 1 ]; then
     TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS TIMEMACHINE_CONTROL_QUEUE=$QUEUE-control TIMEMACHINE_TRAINING_QUEUE=$QUEUE-training \
-      "$TM" replay "$1" --json >"$2" 2>"$2.err"
+      TIMEMACHINE_TIMINGS=1 "$TM" replay "$1" --json >"$2" 2>"$2.err"
   else
-    TIMEMACHINE_WORK_DIR=$3 "$TM" replay "$1" --json >"$2" 2>"$2.err"
+    TIMEMACHINE_WORK_DIR=$3 TIMEMACHINE_TIMINGS=1 "$TM" replay "$1" --json >"$2" 2>"$2.err"
   fi
+}
+# The CLI's own phases, from its `timings:` line (TIMEMACHINE_TIMINGS=1), as JSON: {"jvm": 61, "cli": 99, ...}.
+cli_phases() {
+  python3 -c "import json,re,sys; l=[x for x in open(sys.argv[1]) if x.startswith('timings:')]; print(json.dumps({k: int(v) for k, v in re.findall(r'(\w+) (\d+) ms', l[-1])} if l else {}))" "$1"
 }
 
 SUFFIX=
@@ -167,7 +171,7 @@ fi
 
 # ---------- runs ----------
 : >"$RESULTS"
-record() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
+record() { local phases=${5:-}; [ -n "$phases" ] || phases='{}'; printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$phases" >>"$RESULTS"; }
 jvm_start() { local t0; t0=$(now); java ${TIMEMACHINE_JAVA_OPTS:-} -jar "$ROOT/cli/target/timemachine.jar" --version >/dev/null; echo "$(now) - $t0" | bc; }
 
 run_pair() { # scenario spec model-name plain-dir mode(cold|warm) rep
@@ -185,7 +189,8 @@ run_pair() { # scenario spec model-name plain-dir mode(cold|warm) rep
       fi
       t0=$(now); timemachine_replay "$spec" "$BENCH/last.json" "$work"; t1=$(now)
       [ "$(json "$BENCH/last.json" "d['verdict']")" = REPRODUCED_BITWISE ] || { say "unexpected verdict"; cat "$BENCH/last.json.err" >&2; exit 1; }
-      record "$scenario$SUFFIX" timemachine "$(echo "$t1 - $t0" | bc)" "$(json "$BENCH/last.json" "json.dumps(d['durationsMs'])")"
+      record "$scenario$SUFFIX" timemachine "$(echo "$t1 - $t0" | bc)" "$(json "$BENCH/last.json" "json.dumps(d['durationsMs'])")" \
+        "$(cli_phases "$BENCH/last.json.err")"
     fi
   done
 }
@@ -201,7 +206,7 @@ for scenario in $SCENARIOS; do
     repo-5k-warm) args=("bench-repo5k@1" bench-repo5k "$PLAIN/churn" warm);;
     store-1000) continue;;
     lever-cds)  # AppCDS on (B) against off (A), same warm replay of churn, interleaved
-      rm -f "$ROOT/cli/target/timemachine.jsa"
+      rm -f "$ROOT/cli/target/timemachine.jsa" "$ROOT/cli/target/timemachine.jsa.from"
       t0=$(now); timemachine_replay churn@1 "$BENCH/last.json" "$BENCH/work-cds"; t1=$(now)
       record lever-cds-record once "$(echo "$t1 - $t0" | bc)" "-"
       for rep in $(seq 1 "$REPS"); do
@@ -266,6 +271,19 @@ for s in order:
     outside = med([w * 1000 - d["total"] for w, d in ds])
     print("| %s | %.0f | %.0f | " % (s, med(jvm) * 1000, outside) + " | ".join("%.0f" % med([d.get(k, 0) for _, d in ds]) for k in keys) + " |")
 print("\n(report and cleanup are inside total - compare - train - materialize - resolve)")
+phases = ["jvm", "cli", "parse", "temporal", "workers", "workflow", "print", "close"]
+print("\n## The CLI's own phases (medians, ms; from its TIMEMACHINE_TIMINGS=1 line)\n")
+print("jvm: process start to main; cli: building the command line; parse: options, replay id, configuration;"
+      " temporal: the in-process server or the client connection; workers: the in-process workers (embedded only);"
+      " workflow: start to result; print: the report read back and printed; close; exit: the rest of the wall time"
+      " (JVM shutdown, the wrapper script)\n")
+print("| scenario | " + " | ".join(phases) + " | exit |")
+print("|" + " --- |" * (len(phases) + 2))
+for s in order:
+    ps = [(float(r[2]), json.loads(r[4])) for r in rows if r[0] == s and r[1] == "timemachine" and len(r) > 4 and r[4] != "{}"]
+    if ps:
+        print("| %s | " % s + " | ".join("%.0f" % med([p.get(k, 0) for _, p in ps]) for k in phases)
+              + " | %.0f |" % med([w * 1000 - sum(p.values()) for w, p in ps]))
 a = [float(r[2]) for r in rows if r[0] == "lever-cds" and r[1] == "cds=0"]
 b = [float(r[2]) for r in rows if r[0] == "lever-cds" and r[1] == "cds=1"]
 if a and b:

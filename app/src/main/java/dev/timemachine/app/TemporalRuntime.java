@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
 import io.temporal.serviceclient.WorkflowServiceStubs;
+import io.temporal.serviceclient.WorkflowServiceStubsOptions;
 import io.temporal.testing.TestEnvironmentOptions;
 import io.temporal.testing.TestWorkflowEnvironment;
 import io.temporal.worker.Worker;
@@ -53,8 +54,21 @@ public final class TemporalRuntime implements AutoCloseable {
   /** The embedded CLI's reap of leftovers, running beside the start of its replay; done by {@link #close}. */
   private java.util.concurrent.CompletableFuture<Void> reaping = java.util.concurrent.CompletableFuture.completedFuture(null);
 
+  /**
+   * The gRPC client's own event loop (remote servers only), closed with this runtime: a netty thread
+   * left waiting in {@code epoll_wait} holds a JVM's exit up by 300 ms (it waits for threads in native
+   * code), which every CLI run would pay with grpc's shared loop.
+   */
+  private final io.grpc.netty.shaded.io.netty.channel.EventLoopGroup eventLoop;
+
   private TemporalRuntime(TestWorkflowEnvironment embedded, WorkflowServiceStubs service, WorkflowClient client,
       WorkerFactory factory) {
+    this(embedded, service, client, factory, null);
+  }
+
+  private TemporalRuntime(TestWorkflowEnvironment embedded, WorkflowServiceStubs service, WorkflowClient client,
+      WorkerFactory factory, io.grpc.netty.shaded.io.netty.channel.EventLoopGroup eventLoop) {
+    this.eventLoop = eventLoop;
     this.embedded = embedded;
     this.service = service;
     this.client = client;
@@ -80,9 +94,23 @@ public final class TemporalRuntime implements AutoCloseable {
       SearchAttributes.ALL.forEach(key -> env.registerSearchAttribute(key.getName(), IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD));
       return new TemporalRuntime(env, env.getWorkflowServiceStubs(), env.getWorkflowClient(), env.getWorkerFactory());
     }
-    WorkflowServiceStubs service = WorkflowServiceStubs.newServiceStubs(config.temporal().serviceStubsOptions(scope));
+    WorkflowServiceStubsOptions configured = config.temporal().serviceStubsOptions(scope);
+    var eventLoop = new io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup(
+        2, new io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory("timemachine-grpc", true));
+    var profileInitializer = configured.getChannelInitializer();
+    WorkflowServiceStubs service = WorkflowServiceStubs.newServiceStubs(
+        WorkflowServiceStubsOptions.newBuilder(configured)
+            .setChannelInitializer(builder -> {
+              if (profileInitializer != null) {
+                profileInitializer.accept(builder);
+              }
+              ((io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder) builder)
+                  .eventLoopGroup(eventLoop)
+                  .channelType(io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel.class);
+            })
+            .build());
     WorkflowClient client = WorkflowClient.newInstance(service, config.temporal().clientOptions());
-    return new TemporalRuntime(null, service, client, WorkerFactory.newInstance(client));
+    return new TemporalRuntime(null, service, client, WorkerFactory.newInstance(client), eventLoop);
   }
 
   /**
@@ -234,6 +262,12 @@ public final class TemporalRuntime implements AutoCloseable {
     } else {
       factory.shutdown();
       service.shutdown();
+      try {
+        service.awaitTermination(2, TimeUnit.SECONDS);
+      } catch (RuntimeException e) {
+        // Closing at exit is best effort.
+      }
+      eventLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
     }
   }
 }

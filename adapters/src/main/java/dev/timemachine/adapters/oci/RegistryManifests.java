@@ -34,14 +34,31 @@ public final class RegistryManifests implements ImageRegistry {
   private static final Pattern PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
   private static final Duration TIMEOUT = Duration.ofSeconds(20);
 
-  private final HttpClient http;
+  private final java.util.function.Supplier<HttpClient> client;
+  private HttpClient http;
 
+  /**
+   * The HTTP client is made at the first request: it starts a selector thread, and a process that holds
+   * one in a native wait takes 300 ms longer to exit (the JVM waits for threads in native code), which
+   * every CLI run that builds this port but never asks a registry (a replay, a backtest) would pay.
+   */
   public RegistryManifests() {
-    this(HttpClient.newBuilder().connectTimeout(TIMEOUT).followRedirects(HttpClient.Redirect.NORMAL).build());
+    this(() -> HttpClient.newBuilder().connectTimeout(TIMEOUT).followRedirects(HttpClient.Redirect.NORMAL).build());
   }
 
   RegistryManifests(HttpClient http) {
-    this.http = http;
+    this(() -> http);
+  }
+
+  private RegistryManifests(java.util.function.Supplier<HttpClient> client) {
+    this.client = client;
+  }
+
+  private synchronized HttpClient http() {
+    if (http == null) {
+      http = client.get();
+    }
+    return http;
   }
 
   /** Where a repository lives: the registry's base URI and the repository's name in it. */
@@ -93,7 +110,7 @@ public final class RegistryManifests implements ImageRegistry {
       request.header("Authorization", authorization);
     }
     try {
-      return http.send(request.build(), HttpResponse.BodyHandlers.discarding());
+      return http().send(request.build(), HttpResponse.BodyHandlers.discarding());
     } catch (IOException e) {
       throw TimemachineException.unavailable(
           "cannot reach the image registry at " + uri.getScheme() + "://" + uri.getAuthority() + " to look up " + image + ": " + e, e);
@@ -122,7 +139,7 @@ public final class RegistryManifests implements ImageRegistry {
     params.forEach((k, v) -> query.append(query.isEmpty() ? "?" : "&").append(k).append('=')
         .append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
     try {
-      HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(realm + query)).timeout(TIMEOUT).GET().build(),
+      HttpResponse<String> response = http().send(HttpRequest.newBuilder(URI.create(realm + query)).timeout(TIMEOUT).GET().build(),
           HttpResponse.BodyHandlers.ofString());
       if (response.statusCode() != 200) {
         return Optional.empty();
