@@ -182,7 +182,24 @@ public record Config(
     }
     return new S3Settings(
         endpoint, endpointVariable, region == null ? S3Settings.DEFAULT_REGION : region, accessKey, secretKey,
-        env.optional("AWS_SESSION_TOKEN"), pathStyle != null ? pathStyle : endpoint != null);
+        env.optional("AWS_SESSION_TOKEN"), pathStyle != null ? pathStyle : endpoint != null, multipartThreshold(env));
+  }
+
+  /**
+   * {@code TIMEMACHINE_S3_MULTIPART_THRESHOLD}: from which size uploads go in parts (and downloads as
+   * ranged GETs), at least one part (16m); {@code off} uploads and downloads every object whole, which is
+   * faster against a server that writes an object again when its parts complete (s3proxy), and limited to
+   * 5 GB per object on AWS S3.
+   */
+  static final String MULTIPART_THRESHOLD = "TIMEMACHINE_S3_MULTIPART_THRESHOLD";
+
+  private static long multipartThreshold(EnvReader env) {
+    String value = env.optional(MULTIPART_THRESHOLD);
+    if (value != null && value.equalsIgnoreCase("off")) {
+      return Long.MAX_VALUE;
+    }
+    return env.size(MULTIPART_THRESHOLD, dev.timemachine.adapters.store.S3ObjectStore.Transfer.DEFAULT.threshold(),
+        dev.timemachine.adapters.store.S3ObjectStore.Transfer.DEFAULT.partSize());
   }
 
   /** The region of the AWS config file's profile ({@code AWS_PROFILE}, {@code AWS_CONFIG_FILE}), or null. */

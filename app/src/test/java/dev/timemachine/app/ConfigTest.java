@@ -126,6 +126,8 @@ class ConfigTest {
     "TIMEMACHINE_S3_ENDPOINT               | ftp://s3.local | TIMEMACHINE_S3_ENDPOINT='ftp://s3.local' is not an http(s)://host[:port] URL",
     "AWS_ENDPOINT_URL_S3                   | http://a b | AWS_ENDPOINT_URL_S3='http://a b' is not a URL",
     "TIMEMACHINE_S3_PATH_STYLE             | yes   | TIMEMACHINE_S3_PATH_STYLE='yes' is not true or false",
+    "TIMEMACHINE_S3_MULTIPART_THRESHOLD    | 8m    | TIMEMACHINE_S3_MULTIPART_THRESHOLD='8m' is too small: at least 16777216 bytes",
+    "TIMEMACHINE_S3_MULTIPART_THRESHOLD    | never | TIMEMACHINE_S3_MULTIPART_THRESHOLD='never' is not a size",
     "AWS_ACCESS_KEY_ID                     | key   | only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set",
     "TEMPORAL_ADDRESS                      | http://127.0.0.1:7233 | the Temporal address 'http://127.0.0.1:7233' (TEMPORAL_ADDRESS) is a URL, not host:port",
     "TEMPORAL_CONFIG_FILE                  | /nonexistent/temporal.toml | TEMPORAL_CONFIG_FILE='/nonexistent/temporal.toml' is not a file",
@@ -139,6 +141,17 @@ class ConfigTest {
     Config config = Config.fromEnvironment(env("MLFLOW_TRACKING_URI", "http://x:5000", "MLFLOW_HTTP_REQUEST_TIMEOUT", "2m"));
 
     assertConfigurationError(() -> config.mlflow().require(), "MLFLOW_HTTP_REQUEST_TIMEOUT='2m' is not a whole number of seconds");
+  }
+
+  @Test
+  void the_multipart_threshold_is_64_MiB_a_size_of_at_least_one_part_or_off() {
+    assertThat(Config.fromEnvironment(env()).s3().transfer().threshold()).isEqualTo(64L << 20);
+    assertThat(Config.fromEnvironment(env("TIMEMACHINE_S3_MULTIPART_THRESHOLD", "1g")).s3().transfer().threshold())
+        .isEqualTo(1L << 30);
+    assertThat(Config.fromEnvironment(env("TIMEMACHINE_S3_MULTIPART_THRESHOLD", "OFF")).s3().transfer().threshold())
+        .isEqualTo(Long.MAX_VALUE);
+    assertThat(Config.fromEnvironment(env("TIMEMACHINE_S3_MULTIPART_THRESHOLD", "off")).s3().toString())
+        .contains("multipart off");
   }
 
   @Test

@@ -20,6 +20,9 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
  * @param endpointSource the variable the endpoint came from, for messages, or null
  * @param sessionToken the session token of temporary static credentials, or null
  * @param pathStyle {@code bucket} in the path rather than the host name (what most S3-compatible servers want)
+ * @param multipartThreshold the size from which an upload goes in parts and a download as ranged GETs
+ *     ({@link S3ObjectStore.Transfer}); {@link Long#MAX_VALUE} for never (a server such as s3proxy that
+ *     writes an object again when its parts complete uploads faster whole)
  */
 public record S3Settings(
     String endpoint,
@@ -28,11 +31,29 @@ public record S3Settings(
     String accessKeyId,
     String secretAccessKey,
     String sessionToken,
-    boolean pathStyle) {
+    boolean pathStyle,
+    long multipartThreshold) {
   public static final String DEFAULT_REGION = "us-east-1";
 
   public S3Settings {
     region = region == null || region.isBlank() ? DEFAULT_REGION : region;
+    if (multipartThreshold < S3ObjectStore.Transfer.DEFAULT.partSize()) {
+      throw new IllegalArgumentException("a multipart threshold of at least one part (16 MiB)");
+    }
+  }
+
+  /** With the default multipart threshold (64 MiB). */
+  public S3Settings(
+      String endpoint, String endpointSource, String region, String accessKeyId, String secretAccessKey,
+      String sessionToken, boolean pathStyle) {
+    this(endpoint, endpointSource, region, accessKeyId, secretAccessKey, sessionToken, pathStyle,
+        S3ObjectStore.Transfer.DEFAULT.threshold());
+  }
+
+  /** How large objects move on this server: the default transfer with this threshold. */
+  public S3ObjectStore.Transfer transfer() {
+    S3ObjectStore.Transfer d = S3ObjectStore.Transfer.DEFAULT;
+    return new S3ObjectStore.Transfer(multipartThreshold, d.partSize(), d.parallelism());
   }
 
   /** AWS S3 in {@code us-east-1} through the SDK's default credential chain. */
@@ -77,7 +98,9 @@ public record S3Settings(
   @Override
   public String toString() {
     return "S3Settings[endpoint=" + describeEndpoint() + (endpointSource == null ? "" : " from " + endpointSource)
-        + ", region=" + region + ", credentials=" + (hasStaticCredentials() ? "key " + accessKeyId : "default chain")
+        + ", region=" + region + (multipartThreshold == S3ObjectStore.Transfer.DEFAULT.threshold() ? ""
+            : ", multipart " + (multipartThreshold == Long.MAX_VALUE ? "off" : "from " + multipartThreshold + " bytes"))
+        + ", credentials=" + (hasStaticCredentials() ? "key " + accessKeyId : "default chain")
         + ", pathStyle=" + pathStyle + "]";
   }
 }

@@ -85,6 +85,28 @@ class S3ObjectStoreIT {
     }
   }
 
+  @Test
+  void the_configured_threshold_decides_between_parts_and_one_put() throws Exception {
+    Path file = tmp.resolve("seventeen.bin");
+    byte[] content = new byte[17 << 20];
+    new java.util.Random(7).nextBytes(content);
+    Files.write(file, content);
+    for (long threshold : new long[] {16L << 20, Long.MAX_VALUE}) {
+      S3Settings settings = new S3Settings(ENDPOINT, null, "us-east-1", "timemachine", "timemachine-secret", null, true, threshold);
+      try (ObjectStores configured = new ObjectStores(settings)) {
+        configured.open("s3://" + BUCKET + "/threshold").put("t" + threshold + ".bin", file);
+      }
+      try (S3ClientHolder client = new S3ClientHolder()) {
+        String etag = client.s3.headObject(b -> b.bucket(BUCKET).key("threshold/t" + threshold + ".bin")).eTag();
+        if (threshold == Long.MAX_VALUE) {
+          assertThat(etag).as("multipart off: one PUT").doesNotContain("-");
+        } else {
+          assertThat(etag).as("17 MiB from a 16 MiB threshold: 2 parts of 16 MiB").endsWith("-2\"");
+        }
+      }
+    }
+  }
+
   /** A client of its own, to ask the server what the store's ObjectStore API does not expose (the ETag). */
   static final class S3ClientHolder implements AutoCloseable {
     final software.amazon.awssdk.services.s3.S3Client s3 = software.amazon.awssdk.services.s3.S3Client.builder()
