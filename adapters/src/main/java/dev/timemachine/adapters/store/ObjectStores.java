@@ -49,7 +49,7 @@ public final class ObjectStores implements ObjectStoreLocator, AutoCloseable {
       if (prefix.contains("//") || java.util.Arrays.asList(prefix.split("/")).contains("..")) {
         throw TimemachineException.invalidInput("store URI '" + rootUri + "' has an empty or '..' key segment");
       }
-      return new S3ObjectStore(s3(), bucket, prefix, s3Settings, checkedBuckets);
+      return new S3ObjectStore(s3(), bucket, prefix, s3Settings, checkedBuckets).withTransfer(s3Settings.transfer());
     }
     if (uri.startsWith("file:")) {
       URI parsed;
