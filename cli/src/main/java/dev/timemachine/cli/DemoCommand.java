@@ -105,9 +105,10 @@ public final class DemoCommand implements Callable<Integer> {
       step(err, "3/5", "training data (generated in the sample image, no network)");
       Path data = demo.resolve("data");
       Files.createDirectories(data);
+      Path noInput = Files.createDirectories(demo.resolve("generator-input")); // the generator reads nothing
       CodeRef generator = new CodeRef(repo.url(), repo.commit(), SampleProject.MAKE_DATA, ".");
       runOrFail(engine, TrainingContainer.request(
-          "timemachine-demo-data-" + demo.getFileName(), image, generator, repo.directory(), Files.createTempDirectory("empty"),
+          "timemachine-demo-data-" + demo.getFileName(), image, generator, repo.directory(), noInput,
           data, config.limits(), Map.of("dev.timemachine.role", "demo")), "generating the data", err);
 
       step(err, "4/5", "the original training run, then registration");

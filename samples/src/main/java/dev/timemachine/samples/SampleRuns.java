@@ -38,9 +38,14 @@ public final class SampleRuns {
     List<String> command = new java.util.ArrayList<>(SampleProject.MAKE_DATA);
     command.addAll(options);
     CodeRef generator = new CodeRef(repo.url(), repo.commit(), command, ".");
-    run(engine, TrainingContainer.request(
-        "timemachine-it-data-" + System.nanoTime(), image, generator, repo.directory(),
-        Files.createTempDirectory("empty"), target, LIMITS, Map.of("dev.timemachine.role", "it")));
+    Path noInput = Files.createTempDirectory("timemachine-no-input"); // the generator reads nothing
+    try {
+      run(engine, TrainingContainer.request(
+          "timemachine-it-data-" + System.nanoTime(), image, generator, repo.directory(),
+          noInput, target, LIMITS, Map.of("dev.timemachine.role", "it")));
+    } finally {
+      Files.deleteIfExists(noInput);
+    }
     require(Files.exists(target.resolve("customers.csv")), "the data generator wrote no customers.csv to " + target);
     return target;
   }
