@@ -124,6 +124,29 @@ public final class Components implements AutoCloseable {
     return engine;
   }
 
+  /**
+   * Builds the Docker client on a daemon thread, so that a CLI about to start its in-process server
+   * and workers does not wait for it afterwards: making it is about 180 ms of class loading and no I/O
+   * (the client connects lazily). {@link #engine()} returns the same client, waiting for this one if it
+   * is still being made; a failure here is left for that call to raise again.
+   */
+  public void prepareEngineInBackground() {
+    Thread thread = new Thread(() -> {
+      try {
+        engine();
+      } catch (RuntimeException e) {
+        // engine() raises it again, on the caller's thread, where it is reported.
+      }
+    }, "timemachine-engine-init");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  /** The Docker client if one was made already, else null; makes none. */
+  synchronized DockerContainerEngine engineIfMade() {
+    return engine;
+  }
+
   public SourceCheckout sourceCheckout() {
     return new JGitSourceCheckout();
   }

@@ -31,4 +31,25 @@ class ComponentsTest {
       assertThatThrownBy(() -> components.readReport(" ")).isInstanceOf(TimemachineException.class);
     }
   }
+
+  @Test
+  void the_docker_client_made_in_the_background_is_the_one_the_workers_get() throws Exception {
+    Config config = Config.fromEnvironment(Map.of(
+        "TEMPORAL_CONFIG_FILE", "", "TIMEMACHINE_STORE", tmp.resolve("store").toUri().toString()));
+    try (Components components = new Components(config)) {
+      assertThat(components.engineIfMade()).isNull();
+
+      components.prepareEngineInBackground();
+      Thread init = Thread.getAllStackTraces().keySet().stream()
+          .filter(t -> t.getName().equals("timemachine-engine-init")).findFirst().orElse(null);
+      if (init != null) {
+        assertThat(init.isDaemon()).as("it must never hold up the CLI's exit").isTrue();
+        init.join(30_000);
+      }
+
+      var made = components.engineIfMade();
+      assertThat(made).as("made on the background thread, without anyone asking").isNotNull();
+      assertThat(components.engine()).isSameAs(made);
+    }
+  }
 }

@@ -96,7 +96,7 @@ public final class BacktestCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     String id = backtestId != null ? backtestId : BacktestRunner.newBacktestId(model);
     try (Components components = new Components(config);
-        TemporalRuntime temporal = TemporalRuntime.connect(config)) {
+        TemporalRuntime temporal = ReplayCommand.connectPreparing(config, components)) {
       components.registries().validateSpec(model);
       against.forEach(components.registries()::validateSpec);
       if (temporal.embedded()) {

@@ -50,7 +50,7 @@ public final class CalibrateCommand implements Callable<Integer> {
     TrainingLimits trainingLimits = limits.apply(config);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    try (Components components = new Components(config); TemporalRuntime temporal = TemporalRuntime.connect(config)) {
+    try (Components components = new Components(config); TemporalRuntime temporal = ReplayCommand.connectPreparing(config, components)) {
       components.registries().validateSpec(model);
       if (temporal.embedded()) {
         temporal.startAllWorkers(components);

@@ -104,7 +104,7 @@ public final class FleetCommand implements Runnable {
       }
       Config config = Config.fromEnvironment();
       try (Components components = new Components(config);
-          TemporalRuntime temporal = TemporalRuntime.connect(config)) {
+          TemporalRuntime temporal = ReplayCommand.connectPreparing(config, components)) {
         components.fleetCatalog(); // fail fast on a registry that is not configured
         dev.timemachine.core.fleet.Selector.parse(selector);
         if (temporal.embedded()) {

@@ -69,7 +69,7 @@ public final class ReplayCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     Timings.mark("parse");
     try (Components components = new Components(config);
-        TemporalRuntime temporal = TemporalRuntime.connect(config)) {
+        TemporalRuntime temporal = connectPreparing(config, components)) {
       Timings.mark("temporal");
       components.registries().validateSpec(model);
       // An in-process server forgets finished replays; the store does not. Refused before anything runs.
@@ -95,6 +95,14 @@ public final class ReplayCommand implements Callable<Integer> {
     } finally {
       Timings.mark("close");
     }
+  }
+
+  /** Connects; an embedded run builds its training host's Docker client meanwhile, for its workers. */
+  static TemporalRuntime connectPreparing(Config config, Components components) {
+    if (config.embeddedTemporal()) {
+      components.prepareEngineInBackground();
+    }
+    return TemporalRuntime.connect(config);
   }
 
   /** A verdict that could not be written back is still the verdict; the user hears about it on stderr. */
