@@ -47,7 +47,9 @@ public final class BacktestActivitiesImpl implements BacktestActivities {
 
   @Override
   public ModelContract inferContract(String runId) {
-    return Failures.call("the training host's work directory", () -> new ModelContract(schemas(runId), List.of()));
+    return Failures.call("the training host's work directory", () -> new ModelContract(
+        dev.timemachine.core.contract.FileSchemas.compact(schemas(runId), dev.timemachine.core.contract.FileSchemas.MAX_LISTED),
+        List.of()));
   }
 
   private List<FileSchema> schemas(String runId) {

@@ -181,7 +181,12 @@ public final class RegisterCommand implements Callable<Integer> {
       }
       out.printf("  artifacts:   %d, metrics: %s%n", version.recorded().artifacts().size(), version.recorded().metrics());
       if (version.contract() != null) {
-        out.printf("  contract:    %d data file schemas%s%n", version.contract().files().size(),
+        var groups = version.contract().files().stream().filter(f -> f.isGroup()).toList();
+        out.printf("  contract:    %d data file schemas%s%s%n", version.contract().files().size(),
+            groups.isEmpty() ? "" : " (" + groups.size() + " of them for "
+                + groups.stream().mapToInt(f -> f.files()).sum() + " files that share their columns by directory: "
+                + groups.stream().limit(3).map(f -> f.label()).collect(java.util.stream.Collectors.joining(", "))
+                + (groups.size() > 3 ? ", ..." : "") + ")",
             version.contract().thresholds().isEmpty() ? "" : ", thresholds " + version.contract().thresholds());
       }
       out.printf("  manifest:    %s%n", components.manifestRegistry().uriOf(version.model()));

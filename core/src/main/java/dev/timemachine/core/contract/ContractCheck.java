@@ -3,10 +3,12 @@ package dev.timemachine.core.contract;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * New data held against a model contract, before any container starts. Pure: the schemas are inferred
@@ -17,7 +19,9 @@ import java.util.Objects;
  * are floats), any other change of type is a difference. Added columns and added files are reported and
  * allowed: code that selects its columns by name still runs. A contract with an MLflow signature also
  * needs every input column the signature names in some file of the new data (the difference is reported
- * under {@value MlflowSignature#LABEL}).
+ * under {@value MlflowSignature#LABEL}). A group of files in the contract ({@link FileSchema#isGroup})
+ * holds every new file of its format under its directory to its columns, each distinct difference
+ * reported once with how many files have it; a group none of whose files is left is a missing file.
  *
  * @param differences what breaks the contract, one per column or file, e.g. {@code customers.csv:
  *     column 'support_calls' missing}
@@ -64,38 +68,86 @@ public record ContractCheck(List<Difference> differences, List<String> additions
   public static ContractCheck of(ModelContract contract, List<FileSchema> actual) {
     Map<String, FileSchema> byPath = new LinkedHashMap<>();
     actual.forEach(s -> byPath.put(s.path(), s));
-    List<String> contractPaths = contract.files().stream().map(FileSchema::path).toList();
+    Set<String> contractPaths = new HashSet<>();
+    List<FileSchema> groups = new ArrayList<>();
+    contract.files().forEach(f -> {
+      if (f.isGroup()) {
+        groups.add(f);
+      } else {
+        contractPaths.add(f.path());
+      }
+    });
     List<Difference> differences = new ArrayList<>();
     List<String> additions = new ArrayList<>();
     for (FileSchema expected : contract.files()) {
-      FileSchema found = byPath.get(expected.path());
-      if (found == null) {
-        differences.add(new Difference(expected.path(), null, Difference.FILE_MISSING, renamedTo(expected, actual, contractPaths), null));
+      if (expected.isGroup()) {
+        checkGroup(expected, actual, contractPaths, differences, additions);
         continue;
       }
-      Map<String, String> foundTypes = found.typesByName();
-      for (FileSchema.Column column : expected.columns()) {
-        String now = foundTypes.get(column.name());
-        if (now == null) {
-          differences.add(new Difference(expected.path(), column.name(), Difference.COLUMN_MISSING, column.type(), null));
-        } else if (!compatible(column.type(), now)) {
-          differences.add(new Difference(expected.path(), column.name(), Difference.TYPE_CHANGED, column.type(), now));
-        }
+      FileSchema found = byPath.get(expected.path());
+      if (found == null) {
+        differences.add(new Difference(expected.path(), null, Difference.FILE_MISSING,
+            renamedTo(expected, actual, contractPaths, groups), null));
+        continue;
       }
-      Map<String, String> expectedTypes = expected.typesByName();
-      foundTypes.forEach((name, type) -> {
-        if (!expectedTypes.containsKey(name)) {
-          additions.add(expected.path() + ": column '" + name + "' added (" + type + ")");
-        }
-      });
+      compare(expected.path(), expected, found, differences, additions);
     }
     for (FileSchema s : actual) {
-      if (!contractPaths.contains(s.path())) {
+      if (!contractPaths.contains(s.path()) && groups.stream().noneMatch(g -> g.covers(s))) {
         additions.add(s.path() + ": file added");
       }
     }
     differences.addAll(signatureDifferences(contract, actual));
     return new ContractCheck(differences, additions);
+  }
+
+  /** One recorded file against the new one, under {@code label}. */
+  private static void compare(
+      String label, FileSchema expected, FileSchema found, List<Difference> differences, List<String> additions) {
+    Map<String, String> foundTypes = found.typesByName();
+    for (FileSchema.Column column : expected.columns()) {
+      String now = foundTypes.get(column.name());
+      if (now == null) {
+        differences.add(new Difference(label, column.name(), Difference.COLUMN_MISSING, column.type(), null));
+      } else if (!compatible(column.type(), now)) {
+        differences.add(new Difference(label, column.name(), Difference.TYPE_CHANGED, column.type(), now));
+      }
+    }
+    Map<String, String> expectedTypes = expected.typesByName();
+    foundTypes.forEach((name, type) -> {
+      if (!expectedTypes.containsKey(name)) {
+        additions.add(label + ": column '" + name + "' added (" + type + ")");
+      }
+    });
+  }
+
+  /**
+   * Every new file a group holds, against the group's columns; each distinct difference once, saying in
+   * how many of the files and in which one first (20,000 shards that changed alike are one line, not
+   * 20,000). A group none of whose files is there any more is a missing file.
+   */
+  private static void checkGroup(FileSchema group, List<FileSchema> actual, Set<String> contractPaths,
+      List<Difference> differences, List<String> additions) {
+    List<FileSchema> held = actual.stream().filter(a -> !contractPaths.contains(a.path()) && group.covers(a)).toList();
+    if (held.isEmpty()) {
+      differences.add(new Difference(group.label(), null, Difference.FILE_MISSING, null, null));
+      return;
+    }
+    Map<Difference, List<String>> seen = new LinkedHashMap<>();
+    Map<String, List<String>> added = new LinkedHashMap<>();
+    for (FileSchema file : held) {
+      List<Difference> own = new ArrayList<>();
+      List<String> ownAdded = new ArrayList<>();
+      compare("", group, file, own, ownAdded);
+      own.forEach(d -> seen.computeIfAbsent(d, k -> new ArrayList<>()).add(file.path()));
+      ownAdded.forEach(a -> added.computeIfAbsent(a, k -> new ArrayList<>()).add(file.path()));
+    }
+    String under = ".".equals(group.path()) ? "" : group.path() + "/ ";
+    seen.forEach((d, files) -> differences.add(new Difference(
+        under + "(" + files.size() + " of " + held.size() + " " + group.format() + " files, e.g. " + files.get(0) + ")",
+        d.column(), d.kind(), d.expected(), d.actual())));
+    added.forEach((a, files) -> additions.add(
+        under + "(" + files.size() + " of " + held.size() + " " + group.format() + " files, e.g. " + files.get(0) + ")" + a));
   }
 
   /**
@@ -126,14 +178,15 @@ public record ContractCheck(List<Difference> differences, List<String> additions
     return Objects.equals(recorded, now) || ("float".equals(recorded) && "int".equals(now));
   }
 
-  /** A new file, not in the contract, with the same format and column names as a missing one. */
-  private static String renamedTo(FileSchema missing, List<FileSchema> actual, List<String> contractPaths) {
+  /** A new file, in neither the contract nor one of its groups, with the same format and column names as a missing one. */
+  private static String renamedTo(
+      FileSchema missing, List<FileSchema> actual, Set<String> contractPaths, List<FileSchema> groups) {
     if (missing.columns().isEmpty()) {
       return null;
     }
     for (FileSchema s : actual) {
-      if (!contractPaths.contains(s.path()) && s.format().equals(missing.format())
-          && s.typesByName().keySet().equals(missing.typesByName().keySet())) {
+      if (!contractPaths.contains(s.path()) && groups.stream().noneMatch(g -> g.covers(s))
+          && s.format().equals(missing.format()) && s.typesByName().keySet().equals(missing.typesByName().keySet())) {
         return s.path();
       }
     }

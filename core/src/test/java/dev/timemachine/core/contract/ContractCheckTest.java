@@ -106,4 +106,40 @@ class ContractCheckTest {
 
     assertThat(back).isEqualTo(CONTRACT);
   }
+
+  @Test
+  void every_file_of_a_group_is_held_to_its_columns_and_alike_differences_are_one_line() {
+    List<Column> shard = List.of(new Column("id", "int"), new Column("value", "int"));
+    ModelContract contract = new ModelContract(
+        List.of(CUSTOMERS, FileSchema.group("shards", "csv", shard, 20_000)), List.of());
+    List<FileSchema> now = new java.util.ArrayList<>(List.of(CUSTOMERS));
+    for (int i = 0; i < 300; i++) {
+      // A third of the new shards lost their value column; one also gained a column; all are in the group.
+      now.add(new FileSchema("shards/" + (i % 3) + "/part-" + i + ".csv", "csv",
+          i % 3 == 1 ? List.of(new Column("id", "int")) : i == 0 ? List.of(shard.get(0), shard.get(1), new Column("x", "string")) : shard));
+    }
+    now.add(new FileSchema("shards/readme.txt", "other", List.of()));
+
+    ContractCheck check = ContractCheck.of(contract, now);
+
+    assertThat(check.satisfied()).isFalse();
+    assertThat(check.summary()).isEqualTo("shards/ (100 of 300 csv files, e.g. shards/1/part-1.csv): column 'value' missing");
+    assertThat(check.additions()).containsExactly(
+        "shards/ (1 of 300 csv files, e.g. shards/0/part-0.csv): column 'x' added (string)",
+        "shards/readme.txt: file added");
+  }
+
+  @Test
+  void a_group_none_of_whose_files_is_left_is_a_missing_file_and_its_files_are_no_additions() {
+    List<Column> shard = List.of(new Column("id", "int"));
+    ModelContract contract = new ModelContract(List.of(FileSchema.group("shards", "csv", shard, 200)), List.of());
+
+    ContractCheck moved = ContractCheck.of(contract, List.of(new FileSchema("parts/p-1.csv", "csv", shard)));
+    ContractCheck kept = ContractCheck.of(contract, List.of(new FileSchema("shards/deeper/p-1.csv", "csv", shard)));
+
+    assertThat(moved.summary()).isEqualTo("shards/ (200 csv files): file missing");
+    assertThat(moved.additions()).containsExactly("parts/p-1.csv: file added");
+    assertThat(kept.satisfied()).isTrue();
+    assertThat(kept.additions()).isEmpty();
+  }
 }

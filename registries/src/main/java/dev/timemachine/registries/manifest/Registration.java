@@ -1,6 +1,7 @@
 package dev.timemachine.registries.manifest;
 
 import dev.timemachine.core.contract.FileSchema;
+import dev.timemachine.core.contract.FileSchemas;
 import dev.timemachine.core.contract.MetricThreshold;
 import dev.timemachine.core.contract.ModelContract;
 import dev.timemachine.core.data.SchemaInference;
@@ -231,8 +232,7 @@ public final class Registration {
       throw TimemachineException.invalidInput(
           "this version would be " + payload + " bytes in every replay's workflow (" + artifacts.size() + " artifacts, "
               + metrics.size() + " metrics, " + contract.files().size() + " file schemas), more than the "
-              + MAX_WORKFLOW_PAYLOAD_BYTES + " a replay can carry: select fewer outputs (--outputs) or record fewer"
-              + " metrics");
+              + MAX_WORKFLOW_PAYLOAD_BYTES + " a replay can carry: " + tooBigAdvice(artifacts.size(), metrics.size(), contract));
     }
     registry.register(version);
     // The original artifacts, by content beside the snapshot's objects: what a replay's explanation diffs
@@ -349,14 +349,34 @@ public final class Registration {
    * The schema of every data file, inferred from its contents: read in place from a directory, or from
    * a verified restore of the snapshot into a temporary directory.
    */
+  /** The data's file schemas for the contract; many files that share theirs by directory are one group. */
   private List<FileSchema> schemasOf(String dataArgument, DataRef data, Progress progress) {
     Path dir = dataArgument.contains("://") ? null : Path.of(dataArgument);
+    List<FileSchema> schemas;
     if (dir != null && Files.isDirectory(dir)) {
       progress.report("inferring the schema of " + data.fileCount() + " data files in " + dir);
-      return SchemaInference.inferAll(dir, data.files());
+      schemas = SchemaInference.inferAll(dir, data.files());
+    } else {
+      progress.report("inferring the schema of " + data.fileCount() + " data files of " + data.snapshotUri());
+      schemas = SchemaInference.ofSnapshot(snapshots, data, progress);
     }
-    progress.report("inferring the schema of " + data.fileCount() + " data files of " + data.snapshotUri());
-    return SchemaInference.ofSnapshot(snapshots, data, progress);
+    return FileSchemas.compact(schemas, FileSchemas.MAX_LISTED);
+  }
+
+  /** What to change when a version is too big to travel with its replays: whatever makes it big. */
+  static String tooBigAdvice(int artifacts, int metrics, ModelContract contract) {
+    List<String> advice = new ArrayList<>();
+    if (artifacts > 50) {
+      advice.add("select fewer outputs (--outputs)");
+    }
+    if (metrics > 50) {
+      advice.add("record fewer metrics (--metrics-file of fewer values)");
+    }
+    if (contract.files().size() > FileSchemas.MAX_LISTED) {
+      advice.add("its data has " + contract.files().size() + " files whose columns differ even within a directory,"
+          + " so the contract cannot group them: keep files of one shape in a directory of their own");
+    }
+    return advice.isEmpty() ? "select fewer outputs (--outputs) or record fewer metrics" : String.join("; or ", advice);
   }
 
   private DataRef resolveData(String data, Progress progress) {
