@@ -113,6 +113,25 @@ class RegistrationContractTest {
     assertThat(registry.list()).isEmpty();
   }
 
+  @Test
+  void a_dataset_of_many_shards_registers_with_one_group_for_them_that_replays_carry() throws Exception {
+    // More than FileSchemas.MAX_LISTED files; FileSchemasTest shows 20,000 of them stay under 1 kB.
+    for (int i = 0; i < 300; i++) {
+      Path dir = Files.createDirectories(data.resolve("shards").resolve(String.format("%03d", i / 100)));
+      Files.writeString(dir.resolve(String.format("part-%05d.csv", i)), "id,value\n" + i + "," + (i * 7 % 1000) + "\n");
+    }
+
+    ModelVersion version = registration.register(request("churn@1", data.toString(), List.of()), Progress.NONE);
+
+    assertThat(version.contract().files()).contains(
+        FileSchema.group("shards", "csv",
+            List.of(new FileSchema.Column("id", "int"), new FileSchema.Column("value", "int")), 300),
+        new FileSchema("README.txt", "other", List.of())).hasSize(3);
+    assertThat(dev.timemachine.core.json.Json.toBytes(version.forWorkflow()).length)
+        .isLessThan(Registration.MAX_WORKFLOW_PAYLOAD_BYTES);
+    assertThat(registry.resolve("churn@1").contract()).isEqualTo(version.contract());
+  }
+
   /** Written by real pyarrow: core/src/test/resources/contract/make_parquet.py. */
   private static final Path PARQUET = Path.of("../core/src/test/resources/contract/customers.parquet");
 
