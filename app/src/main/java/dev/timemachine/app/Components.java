@@ -194,7 +194,7 @@ public final class Components implements AutoCloseable {
   }
 
   /** Checkouts as the training host makes them: through its bare mirror per repository under {@code <work>/.cache/git}. */
-  public SourceCheckout hostSourceCheckout() {
+  public JGitSourceCheckout hostSourceCheckout() {
     return new JGitSourceCheckout(config.workDir().resolve(".cache").resolve("git"));
   }
 

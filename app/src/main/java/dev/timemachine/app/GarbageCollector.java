@@ -1,5 +1,6 @@
 package dev.timemachine.app;
 
+import dev.timemachine.adapters.git.JGitSourceCheckout;
 import dev.timemachine.core.data.Directories;
 import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.model.FileEntry;
@@ -25,7 +26,8 @@ import java.util.stream.Stream;
  * versions in full; MLflow's versions' recorded triplets when MLflow is configured, from its listing,
  * which downloads nothing), has {@link Retention} plan the store's sweep, and adds this host's work
  * directories older than the grace period whose owner process is gone, and its data cache's entries that
- * no work directory links and that were verified before the grace period. A registry that cannot be
+ * no work directory links and that were verified before the grace period, and its git mirrors that no
+ * checkout used within the grace period (a later checkout fetches again). A registry that cannot be
  * listed stops gc before anything is deleted: what it holds cannot be known to be unneeded.
  */
 public final class GarbageCollector {
@@ -34,12 +36,15 @@ public final class GarbageCollector {
 
   /**
    * The whole plan: the store's, this host's work directories, the entries of this host's data cache
-   * that no work directory links and that were verified before the grace period, and what was consulted.
+   * that no work directory links and that were verified before the grace period, the git mirrors no
+   * checkout used within it, and what was consulted.
    */
-  public record Plan(Retention.Plan store, List<WorkDir> workDirs, List<WorkDir> cacheEntries, List<String> consulted) {
+  public record Plan(Retention.Plan store, List<WorkDir> workDirs, List<WorkDir> cacheEntries,
+      List<JGitSourceCheckout.Mirror> mirrors, List<String> consulted) {
     public long bytes() {
       return store.doomedBytes() + workDirs.stream().mapToLong(WorkDir::bytes).sum()
-          + cacheEntries.stream().mapToLong(WorkDir::bytes).sum();
+          + cacheEntries.stream().mapToLong(WorkDir::bytes).sum()
+          + mirrors.stream().mapToLong(JGitSourceCheckout.Mirror::bytes).sum();
     }
   }
 
@@ -87,10 +92,14 @@ public final class GarbageCollector {
     }
     Instant now = clock.instant();
     Retention.Plan store = Retention.plan(components.store(), needs, now, grace);
-    return new Plan(store, workDirs(now.minus(grace)), cacheEntries(now.minus(grace)), consulted);
+    return new Plan(store, workDirs(now.minus(grace)), cacheEntries(now.minus(grace)),
+        components.hostSourceCheckout().unusedMirrors(now.minus(grace)), consulted);
   }
 
-  /** Deletes what {@code plan} lists (work directories last). */
+  /**
+   * Deletes what {@code plan} lists (the store first, then work directories, cache entries and git
+   * mirrors); {@code spared} of the result says, one line each, what was left after all and why.
+   */
   public Retention.Swept sweep(Plan plan) {
     Retention.Swept swept = Retention.sweep(components.store(), plan.store());
     long bytes = swept.deletedBytes();
@@ -111,7 +120,19 @@ public final class GarbageCollector {
       bytes += entry.bytes();
       count++;
     }
-    return new Retention.Swept(count, bytes, swept.spared());
+    // What a sweep left after all, each as a line that says why.
+    List<String> spared = new ArrayList<>();
+    swept.spared().forEach(key -> spared.add(key + ": a snapshot written since the plan lists it"));
+    JGitSourceCheckout git = components.hostSourceCheckout();
+    for (JGitSourceCheckout.Mirror mirror : plan.mirrors()) {
+      if (git.deleteMirror(mirror)) {
+        bytes += mirror.bytes();
+        count++;
+      } else {
+        spared.add(mirror.path() + " (the git mirror of " + mirror.url() + "): a checkout uses it now or used it since the plan");
+      }
+    }
+    return new Retention.Swept(count, bytes, spared);
   }
 
   /**
@@ -146,7 +167,7 @@ public final class GarbageCollector {
 
   /**
    * Entries of this host's data cache ({@code <work>/.cache/data}) that no restored file links (a link
-   * count of 1) and whose verification is older than {@code cutoff}. The git mirrors are kept.
+   * count of 1) and whose verification is older than {@code cutoff}.
    */
   private List<WorkDir> cacheEntries(Instant cutoff) {
     Path cache = components.config().workDir().resolve(".cache").resolve("data");

@@ -132,7 +132,9 @@ class GarbageCollectionIT {
 
         // With the real clock, everything is younger than the grace period: nothing goes.
         GarbageCollector now = new GarbageCollector(components, Clock.systemUTC());
-        assertThat(now.plan(Retention.DEFAULT_GRACE).store().doomed()).as("nothing older than 24h").isEmpty();
+        GarbageCollector.Plan today = now.plan(Retention.DEFAULT_GRACE);
+        assertThat(today.store().doomed()).as("nothing older than 24h").isEmpty();
+        assertThat(today.mirrors()).as("the git mirror the replay just used").isEmpty();
 
         // Two days later: what nothing references is old.
         GarbageCollector later =
@@ -144,12 +146,16 @@ class GarbageCollectionIT {
             .containsExactlyInAnyOrderElementsOf(expected);
         assertThat(plan.workDirs()).extracting(GarbageCollector.WorkDir::path).containsExactly(crashedWork);
         assertThat(store.exists(orphanOwn)).as("planning deleted nothing").isTrue();
+        // The host's git mirror of the sample repository was last used by the replay, two days before "later".
+        assertThat(plan.mirrors()).extracting(m -> m.url()).containsExactly(churn.url());
+        Path mirror = plan.mirrors().get(0).path();
 
         later.sweep(plan);
         for (String gone : expected) {
           assertThat(store.exists(gone)).as("%s after gc", gone).isFalse();
         }
         assertThat(crashedWork).doesNotExist();
+        assertThat(mirror).as("the unused git mirror after gc").doesNotExist();
         List<String> needed = new ArrayList<>();
         needed.add(key(store, version.triplet().data().snapshotUri()) + "/manifest.json");
         for (FileEntry f : version.triplet().data().files()) {

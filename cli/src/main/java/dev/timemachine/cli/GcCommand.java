@@ -52,6 +52,9 @@ public final class GcCommand implements Callable<Integer> {
       for (GarbageCollector.WorkDir entry : plan.cacheEntries()) {
         out.printf("%s %-8s %12d bytes  %s  %s%n", verb, "cache", entry.bytes(), entry.lastModified(), entry.path());
       }
+      for (var mirror : plan.mirrors()) {
+        out.printf("%s %-8s %12d bytes  %s  %s (%s)%n", verb, "mirror", mirror.bytes(), mirror.lastUsed(), mirror.path(), mirror.url());
+      }
       StringBuilder kinds = new StringBuilder();
       for (Map.Entry<String, long[]> e : plan.store().byKind().entrySet()) {
         kinds.append(String.format(", %d %s%s (%d bytes)", e.getValue()[0], e.getKey(), e.getValue()[0] == 1 ? "" : "s",
@@ -63,7 +66,10 @@ public final class GcCommand implements Callable<Integer> {
       if (!plan.cacheEntries().isEmpty()) {
         kinds.append(String.format(", %d data cache entr%s", plan.cacheEntries().size(), plan.cacheEntries().size() == 1 ? "y" : "ies"));
       }
-      int count = plan.store().doomed().size() + plan.workDirs().size() + plan.cacheEntries().size();
+      if (!plan.mirrors().isEmpty()) {
+        kinds.append(String.format(", %d git mirror%s", plan.mirrors().size(), plan.mirrors().size() == 1 ? "" : "s"));
+      }
+      int count = plan.store().doomed().size() + plan.workDirs().size() + plan.cacheEntries().size() + plan.mirrors().size();
       out.printf("kept %d stored objects (%d bytes), %d snapshots%n", plan.store().keptKeys(), plan.store().keptBytes(),
           plan.store().keptSnapshots().size());
       if (dryRun) {
@@ -72,7 +78,7 @@ public final class GcCommand implements Callable<Integer> {
         return 0;
       }
       Retention.Swept swept = gc.sweep(plan);
-      swept.spared().forEach(key -> out.printf("spared %s: a snapshot written since the plan lists it%n", key));
+      swept.spared().forEach(line -> out.printf("spared %s%n", line));
       out.printf("deleted %d, %d bytes%s%n", swept.deletedKeys(), swept.deletedBytes(), kinds);
       out.flush();
       return 0;

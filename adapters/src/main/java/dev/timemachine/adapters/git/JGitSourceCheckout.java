@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Collection;
 import java.util.Optional;
 import org.eclipse.jgit.api.Git;
@@ -239,6 +240,80 @@ public final class JGitSourceCheckout implements SourceCheckout {
         e);
   }
 
+  /**
+   * A bare mirror of this host, as gc sees it.
+   *
+   * @param lastUsed when a checkout last went through it (its lock file's time, set at every use)
+   */
+  public record Mirror(Path path, String url, long bytes, java.time.Instant lastUsed) {}
+
+  /** The mirrors of this host that no checkout used since {@code cutoff}; none without a mirror root. */
+  public List<Mirror> unusedMirrors(java.time.Instant cutoff) {
+    if (mirrors == null || !Files.isDirectory(mirrors)) {
+      return List.of();
+    }
+    List<Mirror> unused = new java.util.ArrayList<>();
+    try (java.util.stream.Stream<Path> list = Files.list(mirrors)) {
+      for (Path mirror : list.sorted().toList()) {
+        String name = mirror.getFileName().toString();
+        if (!name.endsWith(".git") || !Files.isDirectory(mirror, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          continue;
+        }
+        java.time.Instant used = lastUsed(mirror);
+        if (used.isBefore(cutoff)) {
+          Path urlFile = mirror.resolve("timemachine-url");
+          String url = Files.isRegularFile(urlFile) ? Files.readString(urlFile).strip() : "(unknown)";
+          unused.add(new Mirror(mirror, url, bytesUnder(mirror), used));
+        }
+      }
+    } catch (IOException e) {
+      throw TimemachineException.unavailable("cannot list the git mirrors in " + mirrors + ": " + e, e);
+    }
+    return unused;
+  }
+
+  /**
+   * Deletes {@code mirror} under its lock, unless a checkout holds the lock now or used the mirror
+   * since it was listed (its last use moved): then it is left, and false returned. The lock file stays
+   * (a process waiting on it must lock the same file as the next one). Checkouts made through the
+   * mirror keep every object: theirs are hard links.
+   */
+  public boolean deleteMirror(Mirror mirror) {
+    Path lockFile = mirror.path().resolveSibling(mirror.path().getFileName() + ".lock");
+    synchronized (MIRROR_MONITORS.computeIfAbsent(mirror.path(), m -> new Object())) {
+      try (var channel = java.nio.channels.FileChannel.open(lockFile,
+              java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+          var lock = channel.tryLock()) {
+        if (lock == null || !lastUsed(mirror.path()).equals(mirror.lastUsed())) {
+          return false;
+        }
+        Directories.deleteRecursively(mirror.path());
+        return true;
+      } catch (java.nio.channels.OverlappingFileLockException e) {
+        return false;
+      } catch (IOException e) {
+        throw TimemachineException.unavailable("cannot delete the git mirror " + mirror.path() + ": " + e, e);
+      }
+    }
+  }
+
+  private static long bytesUnder(Path dir) throws IOException {
+    try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+      return walk.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).mapToLong(p -> {
+        try {
+          return Files.size(p);
+        } catch (IOException e) {
+          return 0; // gone meanwhile
+        }
+      }).sum();
+    }
+  }
+
+  private static java.time.Instant lastUsed(Path mirror) throws IOException {
+    Path lockFile = mirror.resolveSibling(mirror.getFileName() + ".lock");
+    return Files.getLastModifiedTime(Files.exists(lockFile) ? lockFile : mirror).toInstant();
+  }
+
   /** The mirror of {@code url}: a bare repository named by the sha256 of the URL. */
   Path mirrorOf(String url) {
     String name = dev.timemachine.core.data.Digests.sha256Hex(url.getBytes(java.nio.charset.StandardCharsets.UTF_8))
@@ -269,6 +344,9 @@ public final class JGitSourceCheckout implements SourceCheckout {
     try (var channel = java.nio.channels.FileChannel.open(mirrors.resolve(mirror.getFileName() + ".lock"),
             java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
         var lock = channel.lock()) {
+      // Its last use, for gc (unusedMirrors): the lock file's time, set under the lock.
+      Files.setLastModifiedTime(mirrors.resolve(mirror.getFileName() + ".lock"),
+          java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
       if (!Files.isDirectory(mirror.resolve("objects"))) {
         try (Git init = Git.init().setBare(true).setDirectory(mirror.toFile()).call()) {
           Files.writeString(mirror.resolve("timemachine-url"), url + "\n");

@@ -272,4 +272,48 @@ class JGitSourceCheckoutTest {
         .isInstanceOfSatisfying(InputUnverifiableException.class, e -> assertThat(e.input()).isEqualTo(InputKind.CODE))
         .hasMessageContaining("not found");
   }
+
+  @Test
+  void a_mirror_unused_since_the_cutoff_is_listed_and_deleted_unless_a_checkout_holds_it_or_used_it_since() throws Exception {
+    JGitSourceCheckout mirrored = new JGitSourceCheckout(tmp.resolve("mirrors"));
+    mirrored.checkout(code(origin.toString(), older), tmp.resolve("first"), progress);
+    java.time.Instant afterUse = java.time.Instant.now().plusSeconds(1);
+
+    assertThat(mirrored.unusedMirrors(afterUse.minusSeconds(60))).as("used within the grace period").isEmpty();
+    List<JGitSourceCheckout.Mirror> unused = mirrored.unusedMirrors(afterUse);
+    assertThat(unused).singleElement().satisfies(m -> {
+      assertThat(m.url()).isEqualTo(origin.toString());
+      assertThat(m.bytes()).isPositive();
+    });
+    JGitSourceCheckout.Mirror mirror = unused.get(0);
+
+    // Held by a checkout of another process (the same POSIX record lock, fcntl, as a JVM's FileChannel.lock): left alone.
+    Path lockFile = mirror.path().resolveSibling(mirror.path().getFileName() + ".lock");
+    Process held = new ProcessBuilder("python3", "-c",
+        "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.lockf(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(30)",
+        lockFile.toString()).redirectErrorStream(true).start();
+    try {
+      assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(held.getInputStream())).readLine()).isEqualTo("locked");
+      assertThat(mirrored.deleteMirror(mirror)).as("a mirror another process holds").isFalse();
+    } finally {
+      held.destroy();
+      held.waitFor();
+    }
+    assertThat(mirror.path()).exists();
+
+    // Used again after it was listed: left alone too.
+    mirrored.checkout(code(origin.toString(), older), tmp.resolve("second"), progress);
+    assertThat(mirrored.deleteMirror(mirror)).as("a mirror used since the plan").isFalse();
+
+    JGitSourceCheckout.Mirror fresh = mirrored.unusedMirrors(java.time.Instant.now().plusSeconds(1)).get(0);
+    assertThat(mirrored.deleteMirror(fresh)).isTrue();
+    assertThat(fresh.path()).doesNotExist();
+    // The checkouts keep their objects; the next checkout fetches into a new mirror.
+    try (Repository repo = new FileRepositoryBuilder().setGitDir(tmp.resolve("second/.git").toFile()).build()) {
+      assertThat(repo.resolve(Constants.HEAD).getName()).isEqualTo(older);
+    }
+    reports.clear();
+    assertThat(mirrored.checkout(code(origin.toString(), older), tmp.resolve("third"), progress)).isEqualTo(older);
+    assertThat(reports).anySatisfy(r -> assertThat(r).contains("into this host's mirror"));
+  }
 }
