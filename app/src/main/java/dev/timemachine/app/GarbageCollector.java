@@ -34,17 +34,20 @@ public final class GarbageCollector {
   /** One work directory that would go. */
   public record WorkDir(Path path, long bytes, Instant lastModified) {}
 
+  /** One git mirror of this host that would go: the repository it mirrors, and when a checkout last used it. */
+  public record Mirror(Path path, String url, long bytes, Instant lastUsed) {}
+
   /**
    * The whole plan: the store's, this host's work directories, the entries of this host's data cache
    * that no work directory links and that were verified before the grace period, the git mirrors no
    * checkout used within it, and what was consulted.
    */
   public record Plan(Retention.Plan store, List<WorkDir> workDirs, List<WorkDir> cacheEntries,
-      List<JGitSourceCheckout.Mirror> mirrors, List<String> consulted) {
+      List<Mirror> mirrors, List<String> consulted) {
     public long bytes() {
       return store.doomedBytes() + workDirs.stream().mapToLong(WorkDir::bytes).sum()
           + cacheEntries.stream().mapToLong(WorkDir::bytes).sum()
-          + mirrors.stream().mapToLong(JGitSourceCheckout.Mirror::bytes).sum();
+          + mirrors.stream().mapToLong(Mirror::bytes).sum();
     }
   }
 
@@ -93,7 +96,9 @@ public final class GarbageCollector {
     Instant now = clock.instant();
     Retention.Plan store = Retention.plan(components.store(), needs, now, grace);
     return new Plan(store, workDirs(now.minus(grace)), cacheEntries(now.minus(grace)),
-        components.hostSourceCheckout().unusedMirrors(now.minus(grace)), consulted);
+        components.hostSourceCheckout().unusedMirrors(now.minus(grace)).stream()
+            .map(m -> new Mirror(m.path(), m.url(), m.bytes(), m.lastUsed())).toList(),
+        consulted);
   }
 
   /**
@@ -124,8 +129,8 @@ public final class GarbageCollector {
     List<String> spared = new ArrayList<>();
     swept.spared().forEach(key -> spared.add(key + ": a snapshot written since the plan lists it"));
     JGitSourceCheckout git = components.hostSourceCheckout();
-    for (JGitSourceCheckout.Mirror mirror : plan.mirrors()) {
-      if (git.deleteMirror(mirror)) {
+    for (Mirror mirror : plan.mirrors()) {
+      if (git.deleteMirror(new JGitSourceCheckout.Mirror(mirror.path(), mirror.url(), mirror.bytes(), mirror.lastUsed()))) {
         bytes += mirror.bytes();
         count++;
       } else {
