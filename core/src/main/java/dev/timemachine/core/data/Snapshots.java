@@ -499,16 +499,26 @@ public final class Snapshots {
     return data.rootDigest() + " — " + count.get() + " files, " + total + " bytes, every sha256 verified" + fromCache;
   }
 
+  /** Creates {@code file}, which must not exist, making its directory only when it is missing. */
+  private static OutputStream createNew(Path file) throws IOException {
+    java.nio.file.OpenOption[] options = {java.nio.file.StandardOpenOption.CREATE_NEW,
+        java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS};
+    try {
+      return Files.newOutputStream(file, options);
+    } catch (java.nio.file.NoSuchFileException e) {
+      Files.createDirectories(file.getParent());
+      return Files.newOutputStream(file, options);
+    }
+  }
+
   private static void restoreFile(Placement placement, DataRef data, FileEntry file, Path destination, AtomicLong done) {
     MessageDigest digest = Digests.newSha256();
-    byte[] buffer = new byte[1 << 16];
+    // Small files get a small buffer: 20,000 of them must not allocate (and zero) 64 KiB each.
+    byte[] buffer = new byte[(int) Math.max(1, Math.min(1 << 16, file.size() + 1))];
     long size = 0;
     try {
-      Files.createDirectories(destination.getParent());
       try (InputStream in = openFile(placement, data, file);
-          OutputStream out =
-              Files.newOutputStream(destination, java.nio.file.StandardOpenOption.CREATE_NEW,
-                  java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          OutputStream out = createNew(destination)) {
         for (int n; (n = in.read(buffer)) > 0; ) {
           digest.update(buffer, 0, n);
           out.write(buffer, 0, n);
