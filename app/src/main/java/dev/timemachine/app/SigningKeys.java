@@ -165,7 +165,13 @@ public final class SigningKeys {
     return id::join;
   }
 
-  /** The sha256 of the jar this worker runs from, or {@code dev:classes} when it runs from class directories. */
+  /**
+   * The sha256 of the jar this worker runs from, or {@code dev:classes} when it runs from class directories.
+   * Hashed once per build of the jar: the id is kept beside it ({@code timemachine.jar.sha256}) with the
+   * jar's size, modification time and inode, and used only while all three still match (a rebuilt,
+   * replaced or rewritten jar is hashed again). Hashing the 80 MB jar took a third of an embedded
+   * replay's CPU on 2 cores. A directory that cannot be written only means hashing every time.
+   */
   public static String workerBuildId() {
     try {
       var source = SigningKeys.class.getProtectionDomain().getCodeSource();
@@ -173,17 +179,55 @@ public final class SigningKeys {
       if (location == null || !Files.isRegularFile(location)) {
         return "dev:classes";
       }
-      var sha = Digests.newSha256();
-      try (InputStream in = Files.newInputStream(location)) {
-        byte[] buffer = new byte[1 << 16];
-        for (int n; (n = in.read(buffer)) > 0; ) {
-          sha.update(buffer, 0, n);
-        }
-      }
-      return "sha256:" + java.util.HexFormat.of().formatHex(sha.digest());
+      return buildIdOf(location);
     } catch (Exception e) {
       return "dev:unknown";
     }
+  }
+
+  /** {@code sha256:<hex>} of {@code jar}, from its kept id when the jar's stamp still matches it. */
+  static String buildIdOf(Path jar) throws IOException {
+    Path kept = jar.resolveSibling(jar.getFileName() + ".sha256");
+    String stamp = stampOf(jar);
+    try {
+      String[] line = Files.readString(kept).strip().split(" ");
+      if (line.length == 2 && line[0].equals(stamp) && line[1].matches("sha256:[0-9a-f]{64}")) {
+        return line[1];
+      }
+    } catch (IOException e) {
+      // None kept yet (or unreadable): hash it.
+    }
+    var sha = Digests.newSha256();
+    try (InputStream in = Files.newInputStream(jar)) {
+      byte[] buffer = new byte[1 << 16];
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        sha.update(buffer, 0, n);
+      }
+    }
+    String id = "sha256:" + java.util.HexFormat.of().formatHex(sha.digest());
+    if (stamp.equals(stampOf(jar))) { // not rewritten while it was read
+      try {
+        Path temp = kept.resolveSibling(kept.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        Files.writeString(temp, stamp + " " + id + "\n");
+        Files.move(temp, kept, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException | UnsupportedOperationException e) {
+        // A read-only directory: the next process hashes again.
+      }
+    }
+    return id;
+  }
+
+  /** size/mtime(ns)/inode of {@code file}, as one word. */
+  private static String stampOf(Path file) throws IOException {
+    java.util.Map<String, Object> a;
+    try {
+      a = Files.readAttributes(file, "unix:size,lastModifiedTime,ino");
+    } catch (UnsupportedOperationException e) {
+      a = new java.util.HashMap<>(Files.readAttributes(file, "size,lastModifiedTime"));
+      a.put("ino", "-");
+    }
+    return a.get("size") + "/" + ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).to(java.util.concurrent.TimeUnit.NANOSECONDS)
+        + "/" + a.get("ino");
   }
 
   public static String version() {
