@@ -10,6 +10,7 @@ import dev.timemachine.workflow.TaskQueues;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import software.amazon.awssdk.profiles.ProfileFile;
@@ -104,7 +105,7 @@ public record Config(
         TemporalSettings.fromEnvironment(env.map(), userHome),
         worker,
         store,
-        s3(env),
+        s3(env, userHome),
         docker(env),
         limits,
         mlflow(env, userHome),
@@ -151,7 +152,7 @@ public record Config(
    * from the map, rather than leaving them to the SDK's reading of the process environment keeps the
    * tree the whole truth: a test's map, the path-style default and every error message agree.
    */
-  static S3Settings s3(EnvReader env) {
+  static S3Settings s3(EnvReader env, Path userHome) {
     String endpointVariable = null;
     String endpoint = null;
     for (String name : new String[] {"TIMEMACHINE_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}) {
@@ -171,7 +172,7 @@ public record Config(
       region = env.optional("AWS_DEFAULT_REGION");
     }
     if (region == null) {
-      region = profileRegion(env);
+      region = profileRegion(env, userHome);
     }
     String accessKey = env.optional("AWS_ACCESS_KEY_ID");
     String secretKey = env.optional("AWS_SECRET_ACCESS_KEY");
@@ -202,10 +203,19 @@ public record Config(
         dev.timemachine.adapters.store.S3ObjectStore.Transfer.DEFAULT.partSize());
   }
 
-  /** The region of the AWS config file's profile ({@code AWS_PROFILE}, {@code AWS_CONFIG_FILE}), or null. */
-  private static String profileRegion(EnvReader env) {
+  /**
+   * The region of the AWS config file's profile ({@code AWS_PROFILE}, {@code AWS_CONFIG_FILE}), or null.
+   * Without any AWS config or credentials file nothing is loaded: the SDK's profile machinery is ~100 ms
+   * of class loading in every CLI start.
+   */
+  private static String profileRegion(EnvReader env, Path userHome) {
     try {
       String file = env.optional(ProfileFileSystemSetting.AWS_CONFIG_FILE.environmentVariable());
+      String credentials = env.optional(ProfileFileSystemSetting.AWS_SHARED_CREDENTIALS_FILE.environmentVariable());
+      if (file == null && credentials == null && !Files.exists(userHome.resolve(".aws").resolve("config"))
+          && !Files.exists(userHome.resolve(".aws").resolve("credentials"))) {
+        return null;
+      }
       ProfileFile profiles = file != null
           ? ProfileFile.builder().content(Path.of(file)).type(ProfileFile.Type.CONFIGURATION).build()
           : ProfileFile.defaultProfileFile();
