@@ -51,19 +51,31 @@ public final class HistoryChain {
   }
 
   /**
+   * How many of the newest records an append reads to find its own replay from an earlier attempt: a
+   * retried activity comes back within minutes, and more than this many other replays of one model
+   * finishing in between would take a fleet replaying that model dozens of times at once.
+   */
+  static final int RETRY_WINDOW = 32;
+
+  /**
    * Appends the record of a replay (seq and previous digest are filled in here) and returns its key;
-   * a replay already in the chain (a retried activity) is not appended twice.
+   * a replay already among the newest {@value #RETRY_WINDOW} records (a retried activity) is not
+   * appended twice. Reads at most that many records, however long the chain: a model replayed every
+   * night for years must not cost thousands of reads per replay.
    */
   public String append(Record record) {
     for (int attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
       List<String> keys = keys(record.model());
       byte[] last = null;
-      for (String k : keys) {
+      for (int i = keys.size() - 1; i >= Math.max(0, keys.size() - RETRY_WINDOW); i--) {
+        String k = keys.get(i);
         byte[] bytes = store.getBytes(k);
         if (record.replayId().equals(Json.parse(bytes, Record.class, store.uriOf(k)).replayId())) {
           return k;
         }
-        last = bytes;
+        if (last == null) {
+          last = bytes;
+        }
       }
       long seq = keys.isEmpty() ? 1 : seqOf(keys.get(keys.size() - 1)) + 1;
       Record linked = new Record(SCHEMA, seq, record.model(), record.replayId(), record.modelSpec(), record.verdict(),

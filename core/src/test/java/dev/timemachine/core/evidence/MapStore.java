@@ -40,8 +40,12 @@ final class MapStore implements ObjectStore {
     return objects.putIfAbsent(key, content.clone()) == null;
   }
 
+  /** How many times each key was read. */
+  final Map<String, Integer> reads = new java.util.concurrent.ConcurrentHashMap<>();
+
   @Override
   public byte[] getBytes(String key) {
+    reads.merge(key, 1, Integer::sum);
     byte[] b = objects.get(key);
     if (b == null) {
       throw TimemachineException.notFound("no " + key, null);

@@ -197,6 +197,30 @@ class VerificationTest {
   }
 
   @Test
+  void an_append_to_a_long_chain_reads_only_its_newest_records_and_still_links_and_finds_a_retry() {
+    HistoryChain chain = new HistoryChain(store);
+    for (int i = 2; i <= 100; i++) {
+      chain.append(new HistoryChain.Record(HistoryChain.SCHEMA, 0, MODEL, "r" + i, "churn@1", "REPRODUCED_BITWISE",
+          "2026-11-23T10:00:00Z", "a".repeat(64), "b".repeat(64), Map.of(), null));
+    }
+    store.reads.clear();
+
+    String key = chain.append(new HistoryChain.Record(HistoryChain.SCHEMA, 0, MODEL, "r101", "churn@1", "DIVERGED",
+        "2026-11-24T10:00:00Z", "c".repeat(64), "d".repeat(64), Map.of(), null));
+    String retried = chain.append(new HistoryChain.Record(HistoryChain.SCHEMA, 0, MODEL, "r90", "churn@1",
+        "REPRODUCED_BITWISE", "2026-11-23T10:00:00Z", "a".repeat(64), "b".repeat(64), Map.of(), null));
+
+    assertThat(key).isEqualTo(HistoryChain.key(MODEL, 101));
+    assertThat(retried).as("r90, 11 records back, is found, not appended again").isEqualTo(HistoryChain.key(MODEL, 90));
+    assertThat(store.list(HistoryChain.prefix(MODEL))).hasSize(101);
+    int historyReads = store.reads.entrySet().stream()
+        .filter(e -> e.getKey().startsWith(HistoryChain.prefix(MODEL))).mapToInt(Map.Entry::getValue).sum();
+    assertThat(historyReads).as("two appends to a chain of 100").isLessThanOrEqualTo(2 * HistoryChain.RETRY_WINDOW);
+    HistoryChain.Record newest = Json.parse(store.getBytes(key), HistoryChain.Record.class, key);
+    assertThat(newest.previousSha256()).isEqualTo(Digests.sha256Hex(store.getBytes(HistoryChain.key(MODEL, 100))));
+  }
+
+  @Test
   void appending_the_same_replay_twice_keeps_one_record() {
     replay("r1", "REPRODUCED_BITWISE", signer);
     assertThat(store.list(HistoryChain.prefix(MODEL))).hasSize(1);
