@@ -41,7 +41,7 @@ final class MapStore implements ObjectStore {
   }
 
   /** How many times each key was read. */
-  final Map<String, Integer> reads = new java.util.concurrent.ConcurrentHashMap<>();
+  final java.util.Map<String, Integer> reads = new java.util.concurrent.ConcurrentHashMap<>();
 
   @Override
   public byte[] getBytes(String key) {
