@@ -182,6 +182,22 @@ class SnapshotsTest {
   }
 
   @Test
+  void a_failed_restore_has_no_task_left_writing_into_its_target_when_it_throws() throws Exception {
+    Path many = Files.createDirectories(tmp.resolve("many"));
+    for (int i = 0; i < 400; i++) {
+      Files.writeString(many.resolve("f" + i + ".txt"), "file " + i + "\n".repeat(i));
+    }
+    DataRef ref = snapshots.create(many, store, Progress.NONE);
+    Files.delete(object(ref, "f0.txt"));
+
+    assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("r"), Progress.NONE))
+        .isInstanceOf(InputUnverifiableException.class);
+
+    assertThat(Thread.getAllStackTraces().keySet()).as("restore threads still alive after it threw")
+        .noneMatch(t -> t.getName().equals("timemachine-snapshot-io") && t.isAlive());
+  }
+
+  @Test
   void a_stored_manifest_that_no_longer_hashes_to_the_recorded_root_is_unverifiable() throws Exception {
     DataRef ref = snapshots.create(data, store, Progress.NONE);
     Path manifest = Path.of(java.net.URI.create(ref.snapshotUri())).resolve("manifest.json");

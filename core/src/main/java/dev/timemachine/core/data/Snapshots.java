@@ -620,7 +620,25 @@ public final class Snapshots {
       Thread.currentThread().interrupt();
       throw TimemachineException.unavailable("interrupted while transferring snapshot objects", e);
     } finally {
+      // Cancel what is left and wait for what is running: once this returns or throws, no task of it
+      // writes into the target any more (a caller that cleans up after a failed restore raced them).
       pool.shutdownNow();
+      awaitQuietly(pool);
+    }
+  }
+
+  private static void awaitQuietly(ExecutorService pool) {
+    boolean interrupted = false;
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+    while (!pool.isTerminated() && System.nanoTime() < deadline) {
+      try {
+        pool.awaitTermination(100, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 
