@@ -180,7 +180,8 @@ public final class Components implements AutoCloseable {
   }
 
   public ControlActivitiesImpl controlActivities() {
-    return new ControlActivitiesImpl(registries(), store(), signer(), SigningKeys.version(), SigningKeys.workerBuildIdInBackground());
+    return new ControlActivitiesImpl(registries(), store(), signer(), SigningKeys.version(), SigningKeys.workerBuildIdInBackground(),
+        dev.timemachine.adapters.store.InMemoryObjectStore::new);
   }
 
   /** The backtest's own steps: its report on the control queue, its data checks on the training host. */
