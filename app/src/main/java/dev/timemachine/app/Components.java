@@ -131,6 +131,9 @@ public final class Components implements AutoCloseable {
    * is still being made; a failure here is left for that call to raise again.
    */
   public void prepareEngineInBackground() {
+    // SLF4J is initialized here first: two threads initializing it at once make it print a warning
+    // ("logging calls during the initialization phase ... replayed") on stderr, before a usage error.
+    org.slf4j.LoggerFactory.getILoggerFactory();
     Thread thread = new Thread(() -> {
       try {
         engine();
