@@ -64,6 +64,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   private final String hostQueue;
   private final Leftovers.Owner owner;
   private final java.util.function.Predicate<Leftovers.Owner> ownerAlive;
+  private final dev.timemachine.core.data.ImageContentCheck images;
 
   /**
    * @param evidence the store rebuilt outputs are kept in, under {@code replays/<replayId>/outputs/}
@@ -73,10 +74,14 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
    *     next worker start on this host can tell what a crash left behind ({@link Leftovers})
    * @param ownerAlive whether an owner on this host still runs: a replay id whose work directory a live
    *     process of another workflow run holds is refused (CONFLICT), never shared
+   * @param images checks that a pulled image's content is the one its digest names (its engine image id
+   *     against the manifest's configuration digest)
    */
   public TrainingActivitiesImpl(
       SourceCheckout git, ContainerEngine engine, Snapshots snapshots, ObjectStore evidence, Path workRoot, String hostQueue,
-      Leftovers.Owner owner, java.util.function.Predicate<Leftovers.Owner> ownerAlive) {
+      Leftovers.Owner owner, java.util.function.Predicate<Leftovers.Owner> ownerAlive,
+      dev.timemachine.core.data.ImageContentCheck images) {
+    this.images = java.util.Objects.requireNonNull(images, "images");
     this.owner = owner;
     this.ownerAlive = ownerAlive;
     this.git = git;
@@ -107,9 +112,11 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     return Failures.call(
         "image registry " + registryHost(image),
         () -> {
-          ContainerEngine.PulledImage pulled = engine.pull(image, heartbeat("environment"));
+          Progress progress = heartbeat("environment");
+          ContainerEngine.PulledImage pulled = engine.pull(image, progress);
+          String content = images.check(image, pulled.imageId(), progress);
           return new InputCheck(
-              pulled.image() + " (image id " + pulled.imageId() + ", " + pulled.sizeBytes() + " bytes)");
+              pulled.image() + " (image id " + pulled.imageId() + ", " + pulled.sizeBytes() + " bytes; " + content + ")");
         });
   }
 

@@ -205,7 +205,14 @@ public final class Components implements AutoCloseable {
   public TrainingActivitiesImpl trainingActivities() {
     return new TrainingActivitiesImpl(
         hostSourceCheckout(), engine(), hostSnapshots(), store(), config.workDir(), config.hostQueue(), Reaper.currentOwner(),
-        owner -> owner.host().equals(Reaper.currentOwner().host()) && Reaper.alive(owner));
+        owner -> owner.host().equals(Reaper.currentOwner().host()) && Reaper.alive(owner), hostImageCheck());
+  }
+
+  /** The content check of pulled images, through this host's manifest cache under {@code <work>/.cache/images}. */
+  public dev.timemachine.core.data.ImageContentCheck hostImageCheck() {
+    return new dev.timemachine.core.data.ImageContentCheck(new dev.timemachine.adapters.oci.RegistryManifests(),
+        config.workDir().resolve(".cache").resolve("images"),
+        dev.timemachine.core.data.ImageContentCheck.ociArchitecture(System.getProperty("os.arch")));
   }
 
   /** The pre-flight check over the registries, git, the image registries' API and the stores. */

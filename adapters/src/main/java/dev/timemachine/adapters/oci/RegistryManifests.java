@@ -19,8 +19,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@link ImageRegistry} over the OCI distribution API: {@code HEAD /v2/<name>/manifests/<digest>},
- * nothing pulled. A registry that asks for a token ({@code WWW-Authenticate: Bearer}) gets the anonymous
+ * {@link ImageRegistry} over the OCI distribution API: {@code HEAD} and {@code GET
+ * /v2/<name>/manifests/<digest>}, no layer pulled. A registry that asks for a token ({@code WWW-Authenticate: Bearer}) gets the anonymous
  * one from its realm, as {@code docker pull} of a public image does. Loopback registries ({@code
  * localhost}, {@code 127.0.0.1}) are spoken to over plain HTTP, all others over HTTPS; a repository
  * without a registry host is on Docker Hub.
@@ -78,21 +78,31 @@ public final class RegistryManifests implements ImageRegistry {
 
   @Override
   public boolean hasManifest(ImageRef image) {
+    return ask(image, "HEAD", HttpResponse.BodyHandlers.discarding()).isPresent();
+  }
+
+  @Override
+  public Optional<byte[]> manifest(ImageRef image) {
+    return ask(image, "GET", HttpResponse.BodyHandlers.ofByteArray()).map(HttpResponse::body);
+  }
+
+  /** The registry's answer for the manifest: present on 200, empty on 404, thrown otherwise. */
+  private <T> Optional<HttpResponse<T>> ask(ImageRef image, String method, HttpResponse.BodyHandler<T> body) {
     Location location = Location.of(image.repository());
     URI uri = location.base().resolve("/v2/" + location.name() + "/manifests/" + image.digest());
-    HttpResponse<Void> response = head(uri, null, image);
+    HttpResponse<T> response = send(uri, method, null, image, body);
     if (response.statusCode() == 401) {
       Optional<String> token = token(response, image);
       if (token.isPresent()) {
-        response = head(uri, "Bearer " + token.get(), image);
+        response = send(uri, method, "Bearer " + token.get(), image, body);
       }
     }
     int status = response.statusCode();
     if (status == 200) {
-      return true;
+      return Optional.of(response);
     }
     if (status == 404) {
-      return false;
+      return Optional.empty();
     }
     if (status == 401 || status == 403) {
       throw new TimemachineException(ErrorType.CONFIGURATION,
@@ -103,14 +113,15 @@ public final class RegistryManifests implements ImageRegistry {
         "the registry " + location.base() + " answered HTTP " + status + " for " + image + "; try again later", null);
   }
 
-  private HttpResponse<Void> head(URI uri, String authorization, ImageRef image) {
+  private <T> HttpResponse<T> send(
+      URI uri, String method, String authorization, ImageRef image, HttpResponse.BodyHandler<T> body) {
     HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(TIMEOUT).header("Accept", ACCEPT)
-        .method("HEAD", HttpRequest.BodyPublishers.noBody());
+        .method(method, HttpRequest.BodyPublishers.noBody());
     if (authorization != null) {
       request.header("Authorization", authorization);
     }
     try {
-      return http().send(request.build(), HttpResponse.BodyHandlers.discarding());
+      return http().send(request.build(), body);
     } catch (IOException e) {
       throw TimemachineException.unavailable(
           "cannot reach the image registry at " + uri.getScheme() + "://" + uri.getAuthority() + " to look up " + image + ": " + e, e);
@@ -121,7 +132,7 @@ public final class RegistryManifests implements ImageRegistry {
   }
 
   /** The anonymous bearer token a 401's challenge points to, if it names a realm. */
-  private Optional<String> token(HttpResponse<Void> challenge, ImageRef image) {
+  private Optional<String> token(HttpResponse<?> challenge, ImageRef image) {
     String header = challenge.headers().firstValue("WWW-Authenticate").orElse("");
     if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
       return Optional.empty();

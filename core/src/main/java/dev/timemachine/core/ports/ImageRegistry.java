@@ -3,8 +3,8 @@ package dev.timemachine.core.ports;
 import dev.timemachine.core.model.ImageRef;
 
 /**
- * An image registry asked about a manifest without pulling anything (the registry API's {@code HEAD
- * /v2/<repository>/manifests/<digest>}).
+ * An image registry asked about a manifest without pulling anything (the registry API's {@code HEAD}
+ * and {@code GET /v2/<repository>/manifests/<digest>}).
  */
 public interface ImageRegistry {
   /**
@@ -14,4 +14,12 @@ public interface ImageRegistry {
    * CONFIGURATION}): that is not a missing image.
    */
   boolean hasManifest(ImageRef image);
+
+  /**
+   * The manifest {@code image.digest()} of {@code image.repository()} as the registry stores it (an
+   * image manifest or an index), or empty when the registry answers that it has none. The bytes are
+   * returned as received: whether they hash to the digest is for the caller to check. Errors as {@link
+   * #hasManifest}.
+   */
+  java.util.Optional<byte[]> manifest(ImageRef image);
 }
