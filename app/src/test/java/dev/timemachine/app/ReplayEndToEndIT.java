@@ -151,7 +151,9 @@ class ReplayEndToEndIT {
     assertThat(report.model()).isEqualTo(new ModelRef("churn", "1"));
     assertThat(report.inputs().allVerified()).isTrue();
     assertThat(report.evidence().get("code")).contains(churn.commit());
-    assertThat(report.evidence().get("environment")).contains(image.digest());
+    assertThat(report.evidence().get("environment")).contains(image.digest())
+        .as("the image's content checked against its manifest").contains("; content checked: ")
+        .contains("image id equals the configuration digest the manifest names");
     assertThat(report.artifacts()).extracting(a -> a.path()).containsExactlyInAnyOrder("model.pkl", "metrics.json");
     assertThat(report.artifacts()).allSatisfy(a -> assertThat(a.rebuiltSha256()).isEqualTo(a.recordedSha256()));
     assertThat(report.metrics()).extracting(m -> m.name()).containsExactly("accuracy", "f1", "roc_auc");

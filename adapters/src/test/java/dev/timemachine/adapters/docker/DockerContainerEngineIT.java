@@ -18,6 +18,9 @@ import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import dev.timemachine.core.data.Digests;
+import dev.timemachine.core.data.ImageContentCheck;
+import dev.timemachine.adapters.oci.RegistryManifests;
+import dev.timemachine.core.ports.ImageRegistry;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.model.ImageRef;
 import dev.timemachine.core.model.InputKind;
@@ -150,6 +153,67 @@ class DockerContainerEngineIT {
     } finally {
       docker.removeImageCmd(builtId).withForce(true).exec();
       HTTP.send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/timemachine/it-pull/manifests/" + image.digest()))
+          .DELETE().build(), HttpResponse.BodyHandlers.discarding());
+    }
+  }
+
+  @Test
+  void a_pulled_image_s_content_is_checked_against_its_manifest_first_on_the_registry_then_offline() throws Exception {
+    PulledImage pulled = engine.pull(churnEnv, progress);
+    Path cache = tmp.resolve("images");
+    String arch = ImageContentCheck.ociArchitecture(System.getProperty("os.arch"));
+
+    assertThat(new ImageContentCheck(new RegistryManifests(), cache, arch).check(churnEnv, pulled.imageId(), progress))
+        .as("first check on this host: the real registry's manifest names the engine's image id")
+        .isEqualTo("content checked: manifest " + churnEnv.digest() + " fetched from the registry and cached;"
+            + " image id equals the configuration digest the manifest names");
+
+    ImageRegistry gone = new ImageRegistry() {
+      @Override
+      public boolean hasManifest(ImageRef image) {
+        throw new AssertionError("asked the registry about " + image);
+      }
+
+      @Override
+      public java.util.Optional<byte[]> manifest(ImageRef image) {
+        throw new AssertionError("asked the registry for " + image);
+      }
+    };
+    assertThat(new ImageContentCheck(gone, cache, arch).check(churnEnv, pulled.imageId(), progress))
+        .as("a later check asks no registry").contains("from this host's cache");
+
+    // What the check must catch: the engine answering the recorded reference with another image's id.
+    // (A real engine does that only when its reference store is edited; here another real image's id stands in.)
+    String other = pulledScratchImageId();
+    assertThatThrownBy(() -> new ImageContentCheck(gone, cache, arch).check(churnEnv, other, progress))
+        .isInstanceOfSatisfying(InputUnverifiableException.class,
+            e -> assertThat(e.input()).isEqualTo(InputKind.ENVIRONMENT))
+        .hasMessageContaining("holds it as image " + other)
+        .hasMessageContaining("names the image configuration " + pulled.imageId());
+  }
+
+  /** A tiny image pushed to and pulled back from the real registry; its id, after its own content check. */
+  private String pulledScratchImageId() throws Exception {
+    String repository = REGISTRY + "/timemachine/it-content";
+    String tag = prefix + "image";
+    Path context = Files.createDirectories(tmp.resolve("content-context"));
+    Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY nonce.txt /nonce.txt\n");
+    Files.writeString(context.resolve("nonce.txt"), label);
+    String shortId =
+        docker.buildImageCmd(context.toFile()).withTags(Set.of(repository + ":" + tag)).withPull(false).withNetworkMode("none")
+            .exec(new BuildImageResultCallback()).awaitImageId();
+    String builtId = docker.inspectImageCmd(shortId).exec().getId();
+    docker.pushImageCmd(repository).withTag(tag).exec(new ResultCallback.Adapter<PushResponseItem>()).awaitCompletion();
+    ImageRef image = new ImageRef(repository, registryDigest("timemachine/it-content", tag));
+    try {
+      PulledImage pulled = engine.pull(image, progress);
+      assertThat(new ImageContentCheck(new RegistryManifests(), tmp.resolve("images-scratch"),
+              ImageContentCheck.ociArchitecture(System.getProperty("os.arch"))).check(image, pulled.imageId(), progress))
+          .as("an image this engine pushed itself").startsWith("content checked: ");
+      return pulled.imageId();
+    } finally {
+      docker.removeImageCmd(builtId).withForce(true).exec();
+      HTTP.send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/timemachine/it-content/manifests/" + image.digest()))
           .DELETE().build(), HttpResponse.BodyHandlers.discarding());
     }
   }
