@@ -1,17 +1,18 @@
 package dev.timemachine.adapters.oci;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.errors.TimemachineException;
+import dev.timemachine.core.json.Json;
 import dev.timemachine.core.model.ImageRef;
 import dev.timemachine.core.ports.ImageRegistry;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.HttpURLConnection;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -20,10 +21,15 @@ import java.util.regex.Pattern;
 
 /**
  * {@link ImageRegistry} over the OCI distribution API: {@code HEAD} and {@code GET
- * /v2/<name>/manifests/<digest>}, no layer pulled. A registry that asks for a token ({@code WWW-Authenticate: Bearer}) gets the anonymous
- * one from its realm, as {@code docker pull} of a public image does. Loopback registries ({@code
- * localhost}, {@code 127.0.0.1}) are spoken to over plain HTTP, all others over HTTPS; a repository
- * without a registry host is on Docker Hub.
+ * /v2/<name>/manifests/<digest>}, no layer pulled. A registry that asks for a token ({@code
+ * WWW-Authenticate: Bearer}) gets the anonymous one from its realm, as {@code docker pull} of a public
+ * image does. Loopback registries ({@code localhost}, {@code 127.0.0.1}) are spoken to over plain HTTP,
+ * all others over HTTPS; a repository without a registry host is on Docker Hub.
+ *
+ * <p>Spoken with the JDK's {@link HttpURLConnection}, not {@code java.net.http.HttpClient}: a replay asks
+ * one or two small questions per process, and on a fresh JVM the client's setup, its selector thread and
+ * the exit it then delays cost about 600 ms against 50 ms (measured, docs/performance.md). A manifest
+ * larger than 4 MiB (the distribution spec's limit) is refused rather than read.
  */
 public final class RegistryManifests implements ImageRegistry {
   private static final String ACCEPT = String.join(", ",
@@ -32,34 +38,11 @@ public final class RegistryManifests implements ImageRegistry {
       "application/vnd.docker.distribution.manifest.list.v2+json",
       "application/vnd.docker.distribution.manifest.v2+json");
   private static final Pattern PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
-  private static final Duration TIMEOUT = Duration.ofSeconds(20);
+  private static final int TIMEOUT_MS = 20_000;
+  /** The distribution spec's limit on a manifest; a token answer gets the same. */
+  static final int MAX_BODY = 4 << 20;
 
-  private final java.util.function.Supplier<HttpClient> client;
-  private HttpClient http;
-
-  /**
-   * The HTTP client is made at the first request: it starts a selector thread, and a process that holds
-   * one in a native wait takes 300 ms longer to exit (the JVM waits for threads in native code), which
-   * every CLI run that builds this port but never asks a registry (a replay, a backtest) would pay.
-   */
-  public RegistryManifests() {
-    this(() -> HttpClient.newBuilder().connectTimeout(TIMEOUT).followRedirects(HttpClient.Redirect.NORMAL).build());
-  }
-
-  RegistryManifests(HttpClient http) {
-    this(() -> http);
-  }
-
-  private RegistryManifests(java.util.function.Supplier<HttpClient> client) {
-    this.client = client;
-  }
-
-  private synchronized HttpClient http() {
-    if (http == null) {
-      http = client.get();
-    }
-    return http;
-  }
+  public RegistryManifests() {}
 
   /** Where a repository lives: the registry's base URI and the repository's name in it. */
   record Location(URI base, String name) {
@@ -78,26 +61,29 @@ public final class RegistryManifests implements ImageRegistry {
 
   @Override
   public boolean hasManifest(ImageRef image) {
-    return ask(image, "HEAD", HttpResponse.BodyHandlers.discarding()).isPresent();
+    return ask(image, "HEAD").isPresent();
   }
 
   @Override
   public Optional<byte[]> manifest(ImageRef image) {
-    return ask(image, "GET", HttpResponse.BodyHandlers.ofByteArray()).map(HttpResponse::body);
+    return ask(image, "GET").map(Response::body);
   }
 
+  /** An answer: its status, its challenge header if any, and its body (empty for HEAD). */
+  private record Response(int status, String challenge, byte[] body) {}
+
   /** The registry's answer for the manifest: present on 200, empty on 404, thrown otherwise. */
-  private <T> Optional<HttpResponse<T>> ask(ImageRef image, String method, HttpResponse.BodyHandler<T> body) {
+  private Optional<Response> ask(ImageRef image, String method) {
     Location location = Location.of(image.repository());
     URI uri = location.base().resolve("/v2/" + location.name() + "/manifests/" + image.digest());
-    HttpResponse<T> response = send(uri, method, null, image, body);
-    if (response.statusCode() == 401) {
+    Response response = send(uri, method, null, image);
+    if (response.status() == 401) {
       Optional<String> token = token(response, image);
       if (token.isPresent()) {
-        response = send(uri, method, "Bearer " + token.get(), image, body);
+        response = send(uri, method, "Bearer " + token.get(), image);
       }
     }
-    int status = response.statusCode();
+    int status = response.status();
     if (status == 200) {
       return Optional.of(response);
     }
@@ -113,27 +99,53 @@ public final class RegistryManifests implements ImageRegistry {
         "the registry " + location.base() + " answered HTTP " + status + " for " + image + "; try again later", null);
   }
 
-  private <T> HttpResponse<T> send(
-      URI uri, String method, String authorization, ImageRef image, HttpResponse.BodyHandler<T> body) {
-    HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(TIMEOUT).header("Accept", ACCEPT)
-        .method(method, HttpRequest.BodyPublishers.noBody());
-    if (authorization != null) {
-      request.header("Authorization", authorization);
-    }
+  private Response send(URI uri, String method, String authorization, ImageRef image) {
+    HttpURLConnection connection = null;
     try {
-      return http().send(request.build(), body);
+      connection = (HttpURLConnection) uri.toURL().openConnection();
+      connection.setRequestMethod(method);
+      connection.setConnectTimeout(TIMEOUT_MS);
+      connection.setReadTimeout(TIMEOUT_MS);
+      connection.setInstanceFollowRedirects(true);
+      connection.setRequestProperty("Accept", ACCEPT);
+      if (authorization != null) {
+        connection.setRequestProperty("Authorization", authorization);
+      }
+      int status = connection.getResponseCode();
+      byte[] body = new byte[0];
+      if (!"HEAD".equals(method)) {
+        try (InputStream in = status < 400 ? connection.getInputStream() : connection.getErrorStream()) {
+          body = in == null ? body : readAtMost(in, uri, image);
+        }
+      }
+      return new Response(status, connection.getHeaderField("WWW-Authenticate"), body);
     } catch (IOException e) {
       throw TimemachineException.unavailable(
           "cannot reach the image registry at " + uri.getScheme() + "://" + uri.getAuthority() + " to look up " + image + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw TimemachineException.unavailable("interrupted while looking up " + image, e);
+    } finally {
+      if (connection != null && "HEAD".equals(method)) {
+        connection.disconnect();
+      }
     }
   }
 
+  private static byte[] readAtMost(InputStream in, URI uri, ImageRef image) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] buffer = new byte[16 << 10];
+    for (int n; (n = in.read(buffer)) > 0; ) {
+      if (out.size() + n > MAX_BODY) {
+        throw new TimemachineException(ErrorType.INVALID_INPUT,
+            "the registry at " + uri.getAuthority() + " answered " + image + " with more than " + MAX_BODY
+                + " bytes: no manifest is that large", "check the image reference and the registry", null);
+      }
+      out.write(buffer, 0, n);
+    }
+    return out.toByteArray();
+  }
+
   /** The anonymous bearer token a 401's challenge points to, if it names a realm. */
-  private Optional<String> token(HttpResponse<?> challenge, ImageRef image) {
-    String header = challenge.headers().firstValue("WWW-Authenticate").orElse("");
+  private Optional<String> token(Response challenge, ImageRef image) {
+    String header = challenge.challenge() == null ? "" : challenge.challenge();
     if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
       return Optional.empty();
     }
@@ -149,19 +161,22 @@ public final class RegistryManifests implements ImageRegistry {
     StringBuilder query = new StringBuilder();
     params.forEach((k, v) -> query.append(query.isEmpty() ? "?" : "&").append(k).append('=')
         .append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
+    URI uri;
     try {
-      HttpResponse<String> response = http().send(HttpRequest.newBuilder(URI.create(realm + query)).timeout(TIMEOUT).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
-      if (response.statusCode() != 200) {
-        return Optional.empty();
-      }
-      Matcher token = Pattern.compile("\"(?:token|access_token)\"\\s*:\\s*\"([^\"]+)\"").matcher(response.body());
-      return token.find() ? Optional.of(token.group(1)) : Optional.empty();
+      uri = URI.create(realm + query);
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+    Response response = send(uri, "GET", null, image);
+    if (response.status() != 200) {
+      return Optional.empty();
+    }
+    try {
+      JsonNode json = Json.mapper().readTree(response.body());
+      String token = json == null ? "" : json.path("token").asText(json.path("access_token").asText(""));
+      return token.isEmpty() ? Optional.empty() : Optional.of(token);
     } catch (IOException e) {
-      throw TimemachineException.unavailable("cannot get a token from " + realm + " to look up " + image + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw TimemachineException.unavailable("interrupted while looking up " + image, e);
+      return Optional.empty();
     }
   }
 }
