@@ -208,11 +208,15 @@ public final class Components implements AutoCloseable {
         owner -> owner.host().equals(Reaper.currentOwner().host()) && Reaper.alive(owner), hostImageCheck());
   }
 
-  /** The content check of pulled images, through this host's manifest cache under {@code <work>/.cache/images}. */
+  /**
+   * The content check of pulled images, through this host's manifest cache under {@code <work>/.cache/images};
+   * with {@code TIMEMACHINE_IMAGE_CHECK=layers}, every layer too.
+   */
   public dev.timemachine.core.data.ImageContentCheck hostImageCheck() {
     return new dev.timemachine.core.data.ImageContentCheck(new dev.timemachine.adapters.oci.RegistryManifests(),
         config.workDir().resolve(".cache").resolve("images"),
-        dev.timemachine.core.data.ImageContentCheck.ociArchitecture(System.getProperty("os.arch")));
+        dev.timemachine.core.data.ImageContentCheck.ociArchitecture(System.getProperty("os.arch")),
+        config.docker().checksLayers() ? engine() : null);
   }
 
   /** The pre-flight check over the registries, git, the image registries' API and the stores. */

@@ -137,7 +137,11 @@ public record Config(
       throw EnvReader.bad("DOCKER_HOST", host, "is not a Docker engine address",
           "DOCKER_HOST=unix:///var/run/docker.sock or tcp://HOST:2376");
     }
-    return new DockerSettings(host);
+    String check = env.string("TIMEMACHINE_IMAGE_CHECK", "manifest").strip().toLowerCase(java.util.Locale.ROOT);
+    if (!java.util.Set.of("manifest", "layers").contains(check)) {
+      throw EnvReader.bad("TIMEMACHINE_IMAGE_CHECK", check, "is not manifest or layers", "TIMEMACHINE_IMAGE_CHECK=manifest");
+    }
+    return new DockerSettings(host, check);
   }
 
   /**

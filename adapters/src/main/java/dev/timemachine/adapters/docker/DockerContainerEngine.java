@@ -34,6 +34,7 @@ import dev.timemachine.core.model.TrainingLimits;
 import dev.timemachine.core.ports.ContainerEngine;
 import dev.timemachine.core.ports.Progress;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.FileSystemException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -68,6 +69,8 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
   private static final Logger log = LoggerFactory.getLogger(DockerContainerEngine.class);
   private static final long SLICE_MS = 1000;
   private static final long OUTPUT_CHECK_NANOS = 2_000_000_000L;
+  /** Entries of an exported image up to this size are kept in memory while it is read (configurations are a few kB). */
+  private static final long SMALL_ENTRY = 4 << 20;
 
   private final String host;
   private final DockerClient docker;
@@ -122,6 +125,113 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
               + (local == null ? " does not have the image" : " lists repo digests " + local.getRepoDigests()));
     }
     return new PulledImage(image, local.getId(), Objects.requireNonNullElse(local.getSize(), 0L));
+  }
+
+  /**
+   * Streams {@code docker save} of the image through a tar reader: every layer's tar is hashed as it
+   * passes (both layouts: {@code <id>/layer.tar} of the classic one, {@code blobs/sha256/<hex>} of the
+   * OCI one, and a layer entry that links to another), the configuration and {@code manifest.json} are
+   * kept, and the layers are put in the order {@code manifest.json} lists them.
+   */
+  @Override
+  public ImageContents exportImage(String imageId, Progress progress) {
+    java.util.Map<String, String> digests = new java.util.HashMap<>();
+    java.util.Map<String, String> links = new java.util.HashMap<>();
+    java.util.Map<String, byte[]> small = new java.util.HashMap<>();
+    long[] hashed = {0};
+    long started = System.nanoTime();
+    long[] lastReport = {started};
+    try (InputStream saved = exportStream(imageId);
+        org.apache.commons.compress.archivers.tar.TarArchiveInputStream tar =
+            new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(saved)) {
+      byte[] buffer = new byte[1 << 16];
+      for (var entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
+        String name = entry.getName();
+        if (entry.isSymbolicLink() || entry.isLink()) {
+          links.put(name, java.nio.file.Path.of(name).resolveSibling(entry.getLinkName()).normalize().toString());
+          continue;
+        }
+        if (!entry.isFile()) {
+          continue;
+        }
+        java.security.MessageDigest sha = dev.timemachine.core.data.Digests.newSha256();
+        if (entry.getSize() <= SMALL_ENTRY) {
+          // A configuration, manifest.json or a small layer: kept, since which is which is known only at the end.
+          byte[] bytes = tar.readAllBytes();
+          small.put(name, bytes);
+          hashed[0] += bytes.length;
+          digests.put(name, "sha256:" + java.util.HexFormat.of().formatHex(sha.digest(bytes)));
+          continue;
+        }
+        for (int n; (n = tar.read(buffer)) > 0; ) {
+          sha.update(buffer, 0, n);
+          hashed[0] += n;
+          long now = System.nanoTime();
+          if (now - lastReport[0] > SLICE_MS * 1_000_000L) {
+            lastReport[0] = now;
+            progress.report("hashing the layers of " + imageId + ": " + hashed[0] / (1 << 20) + " MiB");
+          }
+        }
+        digests.put(name, "sha256:" + java.util.HexFormat.of().formatHex(sha.digest()));
+      }
+    } catch (IOException e) {
+      throw TimemachineException.unavailable(
+          "export of image " + imageId + " from the Docker engine at " + host + " broke off: " + oneLine(e.getMessage()), e);
+    }
+    byte[] manifest = small.get("manifest.json");
+    if (manifest == null) {
+      throw TimemachineException.unavailable(
+          "the Docker engine at " + host + " exported image " + imageId + " without a manifest.json", null);
+    }
+    try {
+      JsonNode entry = Json.mapper().readTree(manifest).path(0);
+      String configPath = resolve(links, entry.path("Config").asText(""));
+      byte[] config = small.get(configPath);
+      if (config == null) {
+        throw TimemachineException.unavailable("the Docker engine at " + host + " exported image " + imageId
+            + " without its configuration " + configPath, null);
+      }
+      List<String> layers = new java.util.ArrayList<>();
+      for (JsonNode layer : entry.path("Layers")) {
+        String path = resolve(links, layer.asText());
+        String digest = digests.get(path);
+        layers.add(digest == null ? "missing:" + path : digest);
+      }
+      return new ImageContents(config, List.copyOf(layers), hashed[0]);
+    } catch (IOException e) {
+      throw TimemachineException.unavailable(
+          "the Docker engine at " + host + " exported image " + imageId + " with a manifest.json that is not JSON", e);
+    }
+  }
+
+  /**
+   * The engine's export of an image. An engine (20.10) assembles the whole export before it answers and
+   * checks each layer file against the checksum it recorded at the pull: a layer altered on its disk is
+   * refused with a 500 that says so, which is the image's fault (unverifiable), not an outage.
+   */
+  private InputStream exportStream(String imageId) {
+    try {
+      return docker.saveImageCmd(imageId).exec();
+    } catch (DockerException e) {
+      String message = dockerMessage(e);
+      if (e.getHttpStatus() == 500 && (message.contains("integrity checksum failed") || message.contains("failed to verify"))) {
+        throw new InputUnverifiableException(InputKind.ENVIRONMENT,
+            "image " + imageId + " could not be verified: the Docker engine at " + host + " refuses to export it: " + message
+                + ": its copy of a layer was altered on its disk; remove the image (docker rmi -f " + imageId
+                + ") and replay again, which pulls it by digest", e);
+      }
+      throw failure("export image " + imageId, e);
+    } catch (RuntimeException e) {
+      throw failure("export image " + imageId, e);
+    }
+  }
+
+  private static String resolve(java.util.Map<String, String> links, String path) {
+    String p = path;
+    for (int hops = 0; hops < 8 && links.containsKey(p); hops++) {
+      p = links.get(p);
+    }
+    return p;
   }
 
   @Override

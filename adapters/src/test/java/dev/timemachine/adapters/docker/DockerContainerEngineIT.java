@@ -192,6 +192,60 @@ class DockerContainerEngineIT {
         .hasMessageContaining("names the image configuration " + pulled.imageId());
   }
 
+  @Test
+  void the_layer_check_hashes_every_layer_as_the_engine_exports_it() {
+    PulledImage pulled = engine.pull(churnEnv, progress);
+    String evidence = new ImageContentCheck(new RegistryManifests(), tmp.resolve("images"),
+        ImageContentCheck.ociArchitecture(System.getProperty("os.arch")), engine).check(churnEnv, pulled.imageId(), progress);
+
+    assertThat(evidence).contains("content checked: ").contains("; layers checked: 1 layer, ")
+        .contains("bytes hashed, each the sha256 its configuration names");
+    long hashed = Long.parseLong(evidence.replaceAll(".*layers checked: 1 layer, (\\d+) bytes hashed.*", "$1"));
+    assertThat(hashed).as("bytes hashed: the whole image").isGreaterThan(pulled.sizeBytes() / 2);
+  }
+
+  @Test
+  void a_layer_altered_on_the_engine_s_disk_is_caught_by_the_layer_check_not_by_the_manifest_check() throws Exception {
+    String repository = REGISTRY + "/timemachine/it-tamper";
+    String tag = prefix + "image";
+    Path context = Files.createDirectories(tmp.resolve("tamper-context"));
+    Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY weights.txt /weights.txt\n");
+    Files.writeString(context.resolve("weights.txt"), "w=0.25 " + label);
+    String shortId =
+        docker.buildImageCmd(context.toFile()).withTags(Set.of(repository + ":" + tag)).withPull(false).withNetworkMode("none")
+            .exec(new BuildImageResultCallback()).awaitImageId();
+    String builtId = docker.inspectImageCmd(shortId).exec().getId();
+    docker.pushImageCmd(repository).withTag(tag).exec(new ResultCallback.Adapter<PushResponseItem>()).awaitCompletion();
+    ImageRef image = new ImageRef(repository, registryDigest("timemachine/it-tamper", tag));
+    String arch = ImageContentCheck.ociArchitecture(System.getProperty("os.arch"));
+    try {
+      PulledImage pulled = engine.pull(image, progress);
+      // docker-java's GraphData has no UpperDir: the docker CLI (same DOCKER_HOST) reads it.
+      Process inspect = new ProcessBuilder("docker", "image", "inspect", "--format",
+          "{{.GraphDriver.Name}} {{.GraphDriver.Data.UpperDir}}", pulled.imageId()).redirectErrorStream(true).start();
+      String[] driver = new String(inspect.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip().split(" ", 2);
+      assertThat(inspect.waitFor()).as("docker image inspect: %s", String.join(" ", driver)).isZero();
+      assertThat(driver[0]).as("the engine's storage driver (this test alters a layer in place)").isEqualTo("overlay2");
+      Path layerFile = Path.of(driver[1]).resolve("weights.txt");
+      assertThat(layerFile).as("the layer's file on the engine's disk (the engine must run on this machine)").isRegularFile();
+      // Someone with access to the engine's disk changes the model's weights, same length.
+      Files.writeString(layerFile, "w=0.99 " + label);
+
+      assertThat(new ImageContentCheck(new RegistryManifests(), tmp.resolve("images"), arch).check(image, pulled.imageId(), progress))
+          .as("the manifest check sees ids, not the files of a layer").startsWith("content checked: ");
+      assertThatThrownBy(() -> new ImageContentCheck(new RegistryManifests(), tmp.resolve("images"), arch, engine)
+              .check(image, pulled.imageId(), progress))
+          .isInstanceOfSatisfying(InputUnverifiableException.class, e -> assertThat(e.input()).isEqualTo(InputKind.ENVIRONMENT))
+          .hasMessageContaining(pulled.imageId())
+          .hasMessageContaining("altered on its disk")
+          .hasMessageContaining("docker rmi -f " + pulled.imageId());
+    } finally {
+      docker.removeImageCmd(builtId).withForce(true).exec();
+      HTTP.send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/timemachine/it-tamper/manifests/" + image.digest()))
+          .DELETE().build(), HttpResponse.BodyHandlers.discarding());
+    }
+  }
+
   /** A tiny image pushed to and pulled back from the real registry; its id, after its own content check. */
   private String pulledScratchImageId() throws Exception {
     String repository = REGISTRY + "/timemachine/it-content";

@@ -6,6 +6,7 @@ import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.json.Json;
 import dev.timemachine.core.model.ImageRef;
 import dev.timemachine.core.model.InputKind;
+import dev.timemachine.core.ports.ContainerEngine;
 import dev.timemachine.core.ports.ImageRegistry;
 import dev.timemachine.core.ports.Progress;
 import java.io.IOException;
@@ -41,13 +42,15 @@ import java.util.Optional;
  * and the evidence says that the content was not checked, and why: a replay of an image the engine
  * still holds does not fail because its registry went away.
  *
- * <p>Not checked: the layers on the engine's disk against the configuration's {@code diff_ids} (that
- * would mean exporting and hashing the whole image at every replay).
+ * <p>The layers on the engine's disk are checked against the configuration's {@code diff_ids} only
+ * when asked ({@code TIMEMACHINE_IMAGE_CHECK=layers}): that exports and hashes the whole image at every
+ * replay (about a second for the 400 MB sample image), where the manifest check costs a few milliseconds.
  */
 public final class ImageContentCheck {
   private final ImageRegistry registry;
   private final Path dir;
   private final String architecture;
+  private final ContainerEngine layersFrom;
 
   /**
    * @param dir the host's manifest cache (made when first written)
@@ -55,9 +58,19 @@ public final class ImageContentCheck {
    *     arm64}); the operating system is always {@code linux}
    */
   public ImageContentCheck(ImageRegistry registry, Path dir, String architecture) {
+    this(registry, dir, architecture, null);
+  }
+
+  /**
+   * @param layersFrom when not null, every check also exports the image from this engine and hashes its
+   *     layers against the configuration's {@code diff_ids} ({@code TIMEMACHINE_IMAGE_CHECK=layers}): what
+   *     the engine has on its disk, read in full at every replay
+   */
+  public ImageContentCheck(ImageRegistry registry, Path dir, String architecture, ContainerEngine layersFrom) {
     this.registry = registry;
     this.dir = dir.toAbsolutePath().normalize();
     this.architecture = architecture;
+    this.layersFrom = layersFrom;
   }
 
   /** The OCI architecture of a JVM's {@code os.arch}. */
@@ -74,6 +87,43 @@ public final class ImageContentCheck {
    * evidence, one line; throws {@link InputUnverifiableException} when the content does not match.
    */
   public String check(ImageRef image, String imageId, Progress progress) {
+    String manifest = checkManifest(image, imageId, progress);
+    if (layersFrom == null) {
+      return manifest;
+    }
+    progress.report("hashing the layers of " + imageId + " as the engine holds them");
+    return manifest + "; " + checkLayers(image, imageId, layersFrom.exportImage(imageId, progress));
+  }
+
+  /**
+   * Whether what the engine exported for {@code imageId} is that image: its configuration hashes to the
+   * id, and each layer's tar to the {@code diff_id} the configuration lists at its place.
+   */
+  static String checkLayers(ImageRef image, String imageId, ContainerEngine.ImageContents contents) {
+    String config = "sha256:" + Digests.sha256Hex(contents.config());
+    if (!config.equals(imageId)) {
+      throw unverifiable(image, "the Docker engine exports image " + imageId + " with a configuration whose bytes hash to "
+          + config + ": its copy of the image is damaged; remove it (docker rmi -f " + imageId + ") and replay again");
+    }
+    JsonNode diffIds = parse(contents.config(), image, "configuration " + imageId).path("rootfs").path("diff_ids");
+    List<String> named = new ArrayList<>();
+    diffIds.forEach(d -> named.add(d.asText()));
+    List<String> found = contents.layerDigests();
+    for (int i = 0; i < Math.max(named.size(), found.size()); i++) {
+      String want = i < named.size() ? named.get(i) : "(none)";
+      String got = i < found.size() ? found.get(i) : "(none)";
+      if (!want.equals(got)) {
+        throw unverifiable(image, "layer " + (i + 1) + " of " + named.size() + " of image " + imageId + " as the Docker engine"
+            + " holds it hashes to " + got + ", but the image's configuration names " + want
+            + ": the engine's copy of that layer was altered on its disk; remove the image (docker rmi -f " + imageId
+            + ") and replay again, which pulls it by digest");
+      }
+    }
+    return "layers checked: " + found.size() + " layer" + (found.size() == 1 ? "" : "s") + ", "
+        + contents.bytesHashed() + " bytes hashed, each the sha256 its configuration names";
+  }
+
+  private String checkManifest(ImageRef image, String imageId, Progress progress) {
     List<String> how = new ArrayList<>();
     String digest = image.digest();
     for (int depth = 0; depth < 2; depth++) {
@@ -81,7 +131,7 @@ public final class ImageContentCheck {
       if (manifest.isEmpty()) {
         return "content not checked offline: " + String.join("; ", how);
       }
-      JsonNode json = parse(manifest.get(), image, digest);
+      JsonNode json = parse(manifest.get(), image, "manifest " + digest);
       JsonNode manifests = json.path("manifests");
       if (manifests.isArray()) {
         if (depth > 0) {
@@ -185,15 +235,15 @@ public final class ImageContentCheck {
         + ", the platform of this host");
   }
 
-  private static JsonNode parse(byte[] manifest, ImageRef image, String digest) {
+  private static JsonNode parse(byte[] bytes, ImageRef image, String what) {
     try {
-      JsonNode json = Json.mapper().readTree(manifest);
+      JsonNode json = Json.mapper().readTree(bytes);
       if (json == null || !json.isObject()) {
-        throw unverifiable(image, "the manifest " + digest + " is not a JSON object");
+        throw unverifiable(image, "the " + what + " is not a JSON object");
       }
       return json;
     } catch (IOException e) {
-      throw unverifiable(image, "the manifest " + digest + " is not JSON: " + e.getMessage());
+      throw unverifiable(image, "the " + what + " is not JSON: " + e.getMessage());
     }
   }
 

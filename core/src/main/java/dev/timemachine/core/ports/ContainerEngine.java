@@ -12,6 +12,13 @@ public interface ContainerEngine {
   /** A pulled image: the digest the engine verified and its local image id. */
   record PulledImage(ImageRef image, String imageId, long sizeBytes) {}
 
+  /**
+   * What an image is made of, as the engine exports it: its configuration's bytes (whose sha256 is the
+   * image id) and the sha256 of each layer's uncompressed tar, in the configuration's order ({@code
+   * rootfs.diff_ids} must list the same), and how many bytes were hashed.
+   */
+  record ImageContents(byte[] config, List<String> layerDigests, long bytesHashed) {}
+
   /** A bind mount from the host into the container. */
   record Mount(Path hostPath, String containerPath, boolean readOnly) {}
 
@@ -76,6 +83,14 @@ public interface ContainerEngine {
    * {@code InputUnverifiableException} naming the digest if the registry does not have it.
    */
   PulledImage pull(ImageRef image, Progress progress);
+
+  /**
+   * Exports the image {@code imageId} as the engine holds it ({@code docker save}) and hashes what it is
+   * made of, reading every layer, reporting progress from the calling thread. Nothing is written to
+   * disk. Throws {@code TimemachineException} ({@code NOT_FOUND} if the engine has no such image,
+   * {@code UNAVAILABLE} if it cannot be reached).
+   */
+  ImageContents exportImage(String imageId, Progress progress);
 
   /**
    * Runs the container to completion with network mode {@code none}, confined as {@code
