@@ -7,6 +7,7 @@ import dev.timemachine.core.errors.InputUnverifiableException;
 import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.model.ImageRef;
 import dev.timemachine.core.model.InputKind;
+import dev.timemachine.core.ports.ContainerEngine;
 import dev.timemachine.core.ports.ImageRegistry;
 import dev.timemachine.core.ports.Progress;
 import java.nio.charset.StandardCharsets;
@@ -150,6 +151,36 @@ class ImageContentCheckTest {
   void a_schema_1_manifest_names_no_configuration_and_is_said_to_be_unchecked() {
     ImageRef image = published("{\"schemaVersion\":1,\"name\":\"acme/train\",\"fsLayers\":[]}".getBytes(StandardCharsets.UTF_8));
     assertThat(check().check(image, CONFIG, report)).contains("names no sha256 image configuration (schema 1)");
+  }
+
+  @Test
+  void the_layer_check_wants_the_configuration_to_hash_to_the_id_and_every_layer_to_its_diff_id() {
+    String one = "sha256:" + "1".repeat(64);
+    String two = "sha256:" + "2".repeat(64);
+    byte[] config = ("{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + one + "\",\"" + two + "\"]}}")
+        .getBytes(StandardCharsets.UTF_8);
+    String id = digestOf(config);
+    ImageRef image = published(manifest(id));
+
+    assertThat(ImageContentCheck.checkLayers(image, id, new ContainerEngine.ImageContents(config, List.of(one, two), 4096)))
+        .isEqualTo("layers checked: 2 layers, 4096 bytes hashed, each the sha256 its configuration names");
+    assertThatThrownBy(() -> ImageContentCheck.checkLayers(image, id, new ContainerEngine.ImageContents(config, List.of(one, OTHER), 4096)))
+        .isInstanceOfSatisfying(InputUnverifiableException.class, e -> assertThat(e.input()).isEqualTo(InputKind.ENVIRONMENT))
+        .hasMessageContaining("layer 2 of 2 of image " + id + " as the Docker engine holds it hashes to " + OTHER
+            + ", but the image's configuration names " + two);
+    assertThatThrownBy(() -> ImageContentCheck.checkLayers(image, id, new ContainerEngine.ImageContents(config, List.of(one), 4096)))
+        .hasMessageContaining("layer 2 of 2").hasMessageContaining("hashes to (none)");
+    assertThatThrownBy(() -> ImageContentCheck.checkLayers(image, OTHER, new ContainerEngine.ImageContents(config, List.of(one, two), 4096)))
+        .hasMessageContaining("exports image " + OTHER + " with a configuration whose bytes hash to " + id);
+
+    // Through check(): the manifest first, then the engine's export.
+    ContainerEngine exporting = (ContainerEngine) java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+        new Class<?>[] {ContainerEngine.class}, (proxy, method, args) -> {
+          assertThat(method.getName()).isEqualTo("exportImage");
+          return new ContainerEngine.ImageContents(config, List.of(one, two), 4096);
+        });
+    assertThat(new ImageContentCheck(registry, tmp.resolve("images"), "amd64", exporting).check(image, id, report))
+        .startsWith("content checked: ").endsWith("; layers checked: 2 layers, 4096 bytes hashed, each the sha256 its configuration names");
   }
 
   @Test
