@@ -70,6 +70,7 @@ class ConfigTest {
         "TIMEMACHINE_STORE", "s3://bucket/prefix",
         "TIMEMACHINE_WORK_DIR", "/scratch/tm",
         "DOCKER_HOST", "tcp://10.0.0.5:2376",
+        "TIMEMACHINE_IMAGE_CHECK", " Layers ",
         "TIMEMACHINE_TRAIN_CPUS", "2.5",
         "TIMEMACHINE_TRAIN_MEMORY", "512m",
         "TIMEMACHINE_TRAIN_TIMEOUT_SECONDS", "60",
@@ -97,6 +98,8 @@ class ConfigTest {
     assertThat(config.storeUri()).isEqualTo("s3://bucket/prefix");
     assertThat(config.workDir()).isEqualTo(Path.of("/scratch/tm"));
     assertThat(config.dockerHost()).isEqualTo("tcp://10.0.0.5:2376");
+    assertThat(config.docker().checksLayers()).as("TIMEMACHINE_IMAGE_CHECK=layers").isTrue();
+    assertThat(Config.fromEnvironment(env()).docker().checksLayers()).as("the default checks the manifest only").isFalse();
     assertThat(config.limits()).isEqualTo(new TrainingLimits(2.5, 512L << 20, 60, 64));
     assertThat(config.s3().region()).isEqualTo("eu-west-1");
     assertThat(config.s3().sessionToken()).isEqualTo("session");
@@ -123,6 +126,7 @@ class ConfigTest {
     "TIMEMACHINE_STORE                     | gs://b | TIMEMACHINE_STORE='gs://b' is not a store URI",
     "TIMEMACHINE_STORE                     | s3:// | TIMEMACHINE_STORE='s3://' is not a store URI",
     "DOCKER_HOST                           | /var/run/docker.sock | DOCKER_HOST='/var/run/docker.sock' is not a Docker engine address",
+    "TIMEMACHINE_IMAGE_CHECK               | deep  | TIMEMACHINE_IMAGE_CHECK='deep' is not manifest or layers",
     "TIMEMACHINE_S3_ENDPOINT               | ftp://s3.local | TIMEMACHINE_S3_ENDPOINT='ftp://s3.local' is not an http(s)://host[:port] URL",
     "AWS_ENDPOINT_URL_S3                   | http://a b | AWS_ENDPOINT_URL_S3='http://a b' is not a URL",
     "TIMEMACHINE_S3_PATH_STYLE             | yes   | TIMEMACHINE_S3_PATH_STYLE='yes' is not true or false",

@@ -141,7 +141,7 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
     long[] hashed = {0};
     long started = System.nanoTime();
     long[] lastReport = {started};
-    try (InputStream saved = exportStream(imageId);
+    try (InputStream saved = awaitExport(imageId, progress);
         org.apache.commons.compress.archivers.tar.TarArchiveInputStream tar =
             new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(saved)) {
       byte[] buffer = new byte[1 << 16];
@@ -201,6 +201,53 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
     } catch (IOException e) {
       throw TimemachineException.unavailable(
           "the Docker engine at " + host + " exported image " + imageId + " with a manifest.json that is not JSON", e);
+    }
+  }
+
+  /**
+   * Waits for the engine to start answering an export, which it does only once it has assembled the
+   * whole image (seconds for a large one), in slices, reporting from the calling thread: that report is
+   * the activity's heartbeat. A stream that arrives after the wait was given up is closed.
+   */
+  private InputStream awaitExport(String imageId, Progress progress) {
+    java.util.concurrent.CompletableFuture<InputStream> answer = new java.util.concurrent.CompletableFuture<>();
+    Thread asker = new Thread(() -> {
+      try {
+        answer.complete(exportStream(imageId));
+      } catch (RuntimeException e) {
+        answer.completeExceptionally(e);
+      }
+    }, "timemachine-image-export");
+    asker.setDaemon(true);
+    asker.start();
+    long started = System.nanoTime();
+    try {
+      while (true) {
+        try {
+          return answer.get(SLICE_MS, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+          progress.report("the Docker engine is assembling the export of " + imageId + " ("
+              + (System.nanoTime() - started) / 1_000_000_000L + " s)");
+        }
+      }
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      answer.thenAccept(DockerContainerEngine::closeQuietly);
+      throw TimemachineException.unavailable("interrupted while exporting image " + imageId, e);
+    } catch (RuntimeException e) {
+      // The report threw (the activity was cancelled): nobody will read the stream.
+      answer.thenAccept(DockerContainerEngine::closeQuietly);
+      throw e;
+    }
+  }
+
+  private static void closeQuietly(InputStream in) {
+    try {
+      in.close();
+    } catch (IOException ignored) {
+      // Given up on already.
     }
   }
 
