@@ -132,28 +132,16 @@ class DockerContainerEngineIT {
 
   @Test
   void pull_fetches_an_image_by_digest_from_the_registry_and_verifies_it() throws Exception {
-    String repository = REGISTRY + "/timemachine/it-pull";
-    String tag = prefix + "image";
-    Path context = Files.createDirectories(tmp.resolve("context"));
-    Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY nonce.txt /nonce.txt\n");
-    Files.writeString(context.resolve("nonce.txt"), label);
-    String shortId =
-        docker.buildImageCmd(context.toFile()).withTags(Set.of(repository + ":" + tag)).withPull(false).withNetworkMode("none")
-            .exec(new BuildImageResultCallback()).awaitImageId();
-    String builtId = docker.inspectImageCmd(shortId).exec().getId();
-    docker.pushImageCmd(repository).withTag(tag).exec(new ResultCallback.Adapter<PushResponseItem>()).awaitCompletion();
-    ImageRef image = new ImageRef(repository, registryDigest("timemachine/it-pull", tag));
-    docker.removeImageCmd(builtId).withForce(true).exec();
+    Pushed pushed = pushScratchImage("it-pull", "nonce.txt", label);
+    ImageRef image = pushed.image();
     try {
       PulledImage pulled = engine.pull(image, progress);
 
-      assertThat(pulled.imageId()).as("id of the pulled image").isEqualTo(builtId);
-      assertThat(docker.inspectImageCmd(builtId).exec().getRepoDigests()).as("repo digests").contains(image.toString());
+      assertThat(pulled.imageId()).as("id of the pulled image").isEqualTo(pushed.builtId());
+      assertThat(docker.inspectImageCmd(pushed.builtId()).exec().getRepoDigests()).as("repo digests").contains(image.toString());
       assertThat(reports).as("progress reports").anyMatch(r -> r.startsWith("pulling " + image));
     } finally {
-      docker.removeImageCmd(builtId).withForce(true).exec();
-      HTTP.send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/timemachine/it-pull/manifests/" + image.digest()))
-          .DELETE().build(), HttpResponse.BodyHandlers.discarding());
+      forget(pushed);
     }
   }
 
@@ -206,17 +194,8 @@ class DockerContainerEngineIT {
 
   @Test
   void a_layer_altered_on_the_engine_s_disk_is_caught_by_the_layer_check_not_by_the_manifest_check() throws Exception {
-    String repository = REGISTRY + "/timemachine/it-tamper";
-    String tag = prefix + "image";
-    Path context = Files.createDirectories(tmp.resolve("tamper-context"));
-    Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY weights.txt /weights.txt\n");
-    Files.writeString(context.resolve("weights.txt"), "w=0.25 " + label);
-    String shortId =
-        docker.buildImageCmd(context.toFile()).withTags(Set.of(repository + ":" + tag)).withPull(false).withNetworkMode("none")
-            .exec(new BuildImageResultCallback()).awaitImageId();
-    String builtId = docker.inspectImageCmd(shortId).exec().getId();
-    docker.pushImageCmd(repository).withTag(tag).exec(new ResultCallback.Adapter<PushResponseItem>()).awaitCompletion();
-    ImageRef image = new ImageRef(repository, registryDigest("timemachine/it-tamper", tag));
+    Pushed pushed = pushScratchImage("it-tamper", "weights.txt", "w=0.25 " + label);
+    ImageRef image = pushed.image();
     String arch = ImageContentCheck.ociArchitecture(System.getProperty("os.arch"));
     try {
       PulledImage pulled = engine.pull(image, progress);
@@ -240,36 +219,56 @@ class DockerContainerEngineIT {
           .hasMessageContaining("altered on its disk")
           .hasMessageContaining("docker rmi -f " + pulled.imageId());
     } finally {
-      docker.removeImageCmd(builtId).withForce(true).exec();
-      HTTP.send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/timemachine/it-tamper/manifests/" + image.digest()))
-          .DELETE().build(), HttpResponse.BodyHandlers.discarding());
+      forget(pushed);
     }
   }
 
   /** A tiny image pushed to and pulled back from the real registry; its id, after its own content check. */
   private String pulledScratchImageId() throws Exception {
-    String repository = REGISTRY + "/timemachine/it-content";
+    Pushed pushed = pushScratchImage("it-content", "nonce.txt", label);
+    try {
+      PulledImage pulled = engine.pull(pushed.image(), progress);
+      assertThat(new ImageContentCheck(new RegistryManifests(), tmp.resolve("images-scratch"),
+              ImageContentCheck.ociArchitecture(System.getProperty("os.arch"))).check(pushed.image(), pulled.imageId(), progress))
+          .as("an image this engine pushed itself").startsWith("content checked: ");
+      return pulled.imageId();
+    } finally {
+      forget(pushed);
+    }
+  }
+
+  /** An image pushed to the real registry and no longer on the engine, and the id it was built with. */
+  private record Pushed(ImageRef image, String builtId, String name) {}
+
+  /**
+   * Builds an image of one file {@code FROM scratch} as {@code timemachine/<name>:<this test's tag>},
+   * pushes it to the real registry and removes it from the engine, so that a pull must fetch it.
+   */
+  private Pushed pushScratchImage(String name, String file, String content) throws Exception {
+    String repository = REGISTRY + "/timemachine/" + name;
     String tag = prefix + "image";
-    Path context = Files.createDirectories(tmp.resolve("content-context"));
-    Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY nonce.txt /nonce.txt\n");
-    Files.writeString(context.resolve("nonce.txt"), label);
+    Path context = Files.createDirectories(tmp.resolve(name + "-context"));
+    Files.writeString(context.resolve("Dockerfile"), "FROM scratch\nCOPY " + file + " /" + file + "\n");
+    Files.writeString(context.resolve(file), content);
     String shortId =
         docker.buildImageCmd(context.toFile()).withTags(Set.of(repository + ":" + tag)).withPull(false).withNetworkMode("none")
             .exec(new BuildImageResultCallback()).awaitImageId();
     String builtId = docker.inspectImageCmd(shortId).exec().getId();
     docker.pushImageCmd(repository).withTag(tag).exec(new ResultCallback.Adapter<PushResponseItem>()).awaitCompletion();
-    ImageRef image = new ImageRef(repository, registryDigest("timemachine/it-content", tag));
+    ImageRef image = new ImageRef(repository, registryDigest("timemachine/" + name, tag));
+    docker.removeImageCmd(builtId).withForce(true).exec();
+    return new Pushed(image, builtId, name);
+  }
+
+  /** Removes a pushed image from the engine and its manifest from the registry. */
+  private void forget(Pushed pushed) throws Exception {
     try {
-      PulledImage pulled = engine.pull(image, progress);
-      assertThat(new ImageContentCheck(new RegistryManifests(), tmp.resolve("images-scratch"),
-              ImageContentCheck.ociArchitecture(System.getProperty("os.arch"))).check(image, pulled.imageId(), progress))
-          .as("an image this engine pushed itself").startsWith("content checked: ");
-      return pulled.imageId();
-    } finally {
-      docker.removeImageCmd(builtId).withForce(true).exec();
-      HTTP.send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/timemachine/it-content/manifests/" + image.digest()))
-          .DELETE().build(), HttpResponse.BodyHandlers.discarding());
+      docker.removeImageCmd(pushed.builtId()).withForce(true).exec();
+    } catch (NotFoundException e) {
+      // Never pulled back.
     }
+    HTTP.send(HttpRequest.newBuilder(URI.create("http://" + REGISTRY + "/v2/timemachine/" + pushed.name() + "/manifests/"
+            + pushed.image().digest())).DELETE().build(), HttpResponse.BodyHandlers.discarding());
   }
 
   @Test

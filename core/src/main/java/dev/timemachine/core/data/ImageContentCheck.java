@@ -125,30 +125,20 @@ public final class ImageContentCheck {
 
   private String checkManifest(ImageRef image, String imageId, Progress progress) {
     List<String> how = new ArrayList<>();
-    String digest = image.digest();
-    for (int depth = 0; depth < 2; depth++) {
-      Optional<byte[]> manifest = manifest(image, digest, how, progress);
-      if (manifest.isEmpty()) {
-        return "content not checked offline: " + String.join("; ", how);
-      }
-      JsonNode json = parse(manifest.get(), image, "manifest " + digest);
-      JsonNode manifests = json.path("manifests");
-      if (manifests.isArray()) {
-        if (depth > 0) {
-          throw unverifiable(image, "the manifest " + digest + " of its index is an index itself");
-        }
-        digest = platformEntry(manifests, image, digest);
-        how.add("index entry linux/" + architecture + " " + digest);
-        continue;
-      }
-      String config = json.path("config").path("digest").asText("");
-      if (!Digests.isPrefixedSha256(config)) {
-        return "content not checked offline: the manifest " + digest + " names no sha256 image configuration"
+    Optional<byte[]> top = manifest(image, image.digest(), how, progress);
+    if (top.isEmpty()) {
+      return "content not checked offline: " + String.join("; ", how);
+    }
+    JsonNode json = parse(top.get(), image, "manifest " + image.digest());
+    if (!json.path("manifests").isArray()) {
+      String config = configOf(json, image.digest());
+      if (config == null) {
+        return "content not checked offline: the manifest " + image.digest() + " names no sha256 image configuration"
             + " (schema " + json.path("schemaVersion").asText("?") + ")";
       }
       if (!config.equals(imageId)) {
         throw unverifiable(image,
-            "the Docker engine holds it as image " + imageId + ", but the manifest " + digest
+            "the Docker engine holds it as image " + imageId + ", but the manifest " + image.digest()
                 + " (its bytes hash to that digest) names the image configuration " + config
                 + ": the local image's content is not the recorded one; remove it (docker rmi " + imageId
                 + ") and replay again, which pulls it by digest");
@@ -156,7 +146,38 @@ public final class ImageContentCheck {
       how.add("image id equals the configuration digest the manifest names");
       return "content checked: " + String.join("; ", how);
     }
-    throw new IllegalStateException("unreachable");
+    // An index: the engine took one of its manifests for this platform (there may be several, by variant).
+    List<String> named = new ArrayList<>();
+    for (String child : platformEntries(json.path("manifests"), image, image.digest())) {
+      List<String> childHow = new ArrayList<>();
+      Optional<byte[]> manifest = manifest(image, child, childHow, progress);
+      if (manifest.isEmpty()) {
+        how.addAll(childHow);
+        return "content not checked offline: " + String.join("; ", how);
+      }
+      JsonNode childJson = parse(manifest.get(), image, "manifest " + child);
+      if (childJson.path("manifests").isArray()) {
+        throw unverifiable(image, "the manifest " + child + " of its index is an index itself");
+      }
+      String config = configOf(childJson, child);
+      if (imageId.equals(config)) {
+        how.add("index entry linux/" + architecture + " " + child);
+        how.addAll(childHow);
+        how.add("image id equals the configuration digest the manifest names");
+        return "content checked: " + String.join("; ", how);
+      }
+      named.add(child + " names " + config);
+    }
+    throw unverifiable(image,
+        "the Docker engine holds it as image " + imageId + ", but none of the linux/" + architecture + " manifests of the"
+            + " index " + image.digest() + " names that configuration (" + String.join(", ", named)
+            + "): the local image's content is not the recorded one; remove it (docker rmi " + imageId
+            + ") and replay again, which pulls it by digest");
+  }
+
+  private static String configOf(JsonNode manifest, String digest) {
+    String config = manifest.path("config").path("digest").asText("");
+    return Digests.isPrefixedSha256(config) ? config : null;
   }
 
   /** The manifest {@code digest}, from this host's cache if a cached copy still hashes to it, else the registry. */
@@ -219,20 +240,25 @@ public final class ImageContentCheck {
     }
   }
 
-  private String platformEntry(JsonNode manifests, ImageRef image, String indexDigest) {
+  /** The digests of the index's manifests for linux on this host's architecture, in the index's order. */
+  private List<String> platformEntries(JsonNode manifests, ImageRef image, String indexDigest) {
+    List<String> entries = new ArrayList<>();
     for (JsonNode m : manifests) {
       JsonNode platform = m.path("platform");
       if ("linux".equals(platform.path("os").asText()) && architecture.equals(platform.path("architecture").asText())) {
         String child = m.path("digest").asText("");
         if (!Digests.isPrefixedSha256(child)) {
-          throw unverifiable(image, "the index " + indexDigest + " names its linux/" + architecture
+          throw unverifiable(image, "the index " + indexDigest + " names a linux/" + architecture
               + " manifest by '" + child + "', not by a sha256 digest");
         }
-        return child;
+        entries.add(child);
       }
     }
-    throw unverifiable(image, "the index " + indexDigest + " has no manifest for linux/" + architecture
-        + ", the platform of this host");
+    if (entries.isEmpty()) {
+      throw unverifiable(image, "the index " + indexDigest + " has no manifest for linux/" + architecture
+          + ", the platform of this host");
+    }
+    return entries;
   }
 
   private static JsonNode parse(byte[] bytes, ImageRef image, String what) {

@@ -117,19 +117,27 @@ class ImageContentCheckTest {
   }
 
   @Test
-  void an_index_is_resolved_to_this_platform_s_manifest_and_both_are_checked() {
+  void an_index_is_resolved_to_the_manifest_of_this_platform_that_names_the_engine_s_image() {
+    String third = "sha256:" + "e".repeat(64);
     byte[] arm = manifest(OTHER);
+    byte[] amdV3 = manifest(third);
     byte[] amd = manifest(CONFIG);
-    registry.manifests.put(digestOf(arm), arm);
-    registry.manifests.put(digestOf(amd), amd);
+    for (byte[] m : List.of(arm, amdV3, amd)) {
+      registry.manifests.put(digestOf(m), m);
+    }
     byte[] index = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":["
         + "{\"digest\":\"" + digestOf(arm) + "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}},"
+        + "{\"digest\":\"" + digestOf(amdV3) + "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\",\"variant\":\"v3\"}},"
         + "{\"digest\":\"" + digestOf(amd) + "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}")
         .getBytes(StandardCharsets.UTF_8);
     ImageRef image = published(index);
 
     assertThat(check().check(image, CONFIG, report)).contains("index entry linux/amd64 " + digestOf(amd));
-    assertThatThrownBy(() -> check().check(image, OTHER, report)).isInstanceOf(InputUnverifiableException.class);
+    assertThat(check().check(image, third, report)).contains("index entry linux/amd64 " + digestOf(amdV3));
+    assertThatThrownBy(() -> check().check(image, OTHER, report))
+        .isInstanceOf(InputUnverifiableException.class)
+        .hasMessageContaining("none of the linux/amd64 manifests of the index " + image.digest() + " names that configuration")
+        .hasMessageContaining(digestOf(amd) + " names " + CONFIG);
     assertThatThrownBy(() -> new ImageContentCheck(registry, tmp.resolve("images"), "s390x").check(image, CONFIG, report))
         .hasMessageContaining("has no manifest for linux/s390x");
   }
