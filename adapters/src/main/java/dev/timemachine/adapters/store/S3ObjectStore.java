@@ -5,7 +5,6 @@ import dev.timemachine.core.errors.ErrorType;
 import dev.timemachine.core.model.RelativePaths;
 import dev.timemachine.core.errors.TimemachineException;
 import dev.timemachine.core.ports.ObjectStore;
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
@@ -339,169 +338,6 @@ public final class S3ObjectStore implements ObjectStore {
     }
   }
 
-  /**
-   * A large object ({@code size} at least the multipart threshold) is read as ranged GETs, a few parts
-   * ahead of the reader and in order ({@link RangedStream}); the first range's answer gives the ETag
-   * every later range is pinned to, so an object replaced meanwhile fails the read instead of mixing two
-   * contents. A server that answers the first range with the whole object has it streamed as it is, and
-   * is asked for no more ranges (said once in the log).
-   */
-  @Override
-  public InputStream open(String key, long size) {
-    if (rangesRefused.get() || size < transfer.threshold()) {
-      return open(key);
-    }
-    requireBucket();
-    String k = key(key);
-    long part = STREAM_PART;
-    software.amazon.awssdk.core.ResponseInputStream<software.amazon.awssdk.services.s3.model.GetObjectResponse> first;
-    try {
-      first = s3.getObject(b -> b.bucket(bucket).key(k).range("bytes=0-" + (part - 1)));
-    } catch (S3Exception e) {
-      if (refusesRanges(e)) {
-        refuseRanges(e.statusCode() + " " + e.getMessage());
-        return open(key);
-      }
-      throw translate(e, key);
-    } catch (SdkException e) {
-      throw translate(e, key);
-    }
-    String range = first.response().contentRange();
-    java.util.regex.Matcher m = range == null ? null : CONTENT_RANGE.matcher(range);
-    if (m == null || !m.matches() || Long.parseLong(m.group(1)) != 0) {
-      refuseRanges("asked for bytes 0-" + (part - 1) + ", got Content-Range " + range);
-      return first; // the whole object, as one GET would have given it
-    }
-    long total = Long.parseLong(m.group(3));
-    rangedOpens.incrementAndGet();
-    return new RangedStream(key, k, first, first.response().eTag(), total, part);
-  }
-
-  private static final java.util.regex.Pattern CONTENT_RANGE = java.util.regex.Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+)");
-  /** Parts of a ranged stream: 8 MiB, {@link #STREAM_AHEAD} in flight, so at most 32 MiB held per stream. */
-  static final long STREAM_PART = 8L << 20;
-  static final int STREAM_AHEAD = 4;
-  private final java.util.concurrent.atomic.AtomicInteger rangedOpens = new java.util.concurrent.atomic.AtomicInteger();
-
-  /** How many opens were served as ranged streams (tests). */
-  int rangedOpens() {
-    return rangedOpens.get();
-  }
-
-  /**
-   * An object read in order as ranged GETs, up to {@link #STREAM_AHEAD} of them in flight on threads of
-   * its own, each one buffered whole and checked (its Content-Range, its length) before it is handed
-   * on. A failed range fails the read with an {@code IOException}; closing cancels what is in flight.
-   */
-  private final class RangedStream extends InputStream {
-    private final String key;
-    private final String k;
-    private final String etag;
-    private final long total;
-    private final long part;
-    private final java.util.concurrent.ExecutorService pool;
-    private final java.util.ArrayDeque<java.util.concurrent.Future<byte[]>> ahead = new java.util.ArrayDeque<>();
-    private InputStream current;
-    private long nextOffset;
-
-    RangedStream(String key, String k, InputStream first, String etag, long total, long part) {
-      this.key = key;
-      this.k = k;
-      this.etag = etag;
-      this.total = total;
-      this.part = part;
-      this.current = first;
-      this.nextOffset = Math.min(total, part);
-      this.pool = pool(STREAM_AHEAD);
-      fill();
-    }
-
-    private void fill() {
-      while (ahead.size() < STREAM_AHEAD && nextOffset < total) {
-        long from = nextOffset;
-        long to = Math.min(total, from + part) - 1;
-        nextOffset = to + 1;
-        ahead.add(pool.submit(() -> range(from, to)));
-      }
-    }
-
-    private byte[] range(long from, long to) throws IOException {
-      try (software.amazon.awssdk.core.ResponseInputStream<software.amazon.awssdk.services.s3.model.GetObjectResponse> in =
-          s3.getObject(b -> b.bucket(bucket).key(k).range("bytes=" + from + "-" + to).ifMatch(etag))) {
-        String range = in.response().contentRange();
-        if (range == null || !range.equals("bytes " + from + "-" + to + "/" + total)) {
-          throw new IOException("asked " + uriOf(key) + " for bytes " + from + "-" + to + " of " + total + ", got " + range);
-        }
-        byte[] bytes = in.readAllBytes();
-        if (bytes.length != to - from + 1) {
-          throw new IOException("bytes " + from + "-" + to + " of " + uriOf(key) + " ended after " + bytes.length);
-        }
-        return bytes;
-      } catch (S3Exception e) {
-        throw new IOException(e.statusCode() == 412
-            ? uriOf(key) + " was replaced while it was read (its ETag is no longer " + etag + ")"
-            : "ranged GET of " + uriOf(key) + ": " + e.getMessage(), e);
-      }
-    }
-
-    private boolean advance() throws IOException {
-      if (current != null) {
-        current.close();
-        current = null;
-      }
-      java.util.concurrent.Future<byte[]> next = ahead.poll();
-      if (next == null) {
-        return false;
-      }
-      try {
-        current = new java.io.ByteArrayInputStream(next.get());
-      } catch (java.util.concurrent.ExecutionException e) {
-        throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new java.io.InterruptedIOException("interrupted while reading " + uriOf(key));
-      }
-      fill();
-      return true;
-    }
-
-    @Override
-    public int read() throws IOException {
-      byte[] one = new byte[1];
-      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      if (len == 0) {
-        return 0;
-      }
-      while (current != null || !ahead.isEmpty()) {
-        if (current != null) {
-          int n = current.read(b, off, len);
-          if (n > 0) {
-            return n;
-          }
-        }
-        if (!advance()) {
-          break;
-        }
-      }
-      return -1;
-    }
-
-    @Override
-    public void close() throws IOException {
-      ahead.forEach(f -> f.cancel(true));
-      ahead.clear();
-      pool.shutdownNow();
-      if (current != null) {
-        current.close();
-        current = null;
-      }
-    }
-  }
-
   @Override
   public void download(String key, Path target) {
     if (!rangesRefused.get()) {
@@ -518,6 +354,11 @@ public final class S3ObjectStore implements ObjectStore {
       }
     }
     downloadWhole(key, target);
+  }
+
+  @Override
+  public boolean downloadsInParts(long size) {
+    return !rangesRefused.get() && size >= transfer.threshold();
   }
 
   /**

@@ -251,7 +251,7 @@ class S3ObjectStoreIT {
   }
 
   @Test
-  void a_large_snapshot_file_is_read_by_ranges_ahead_of_the_restore_and_verified_as_strictly_as_ever() throws Exception {
+  void a_large_snapshot_file_is_restored_by_parallel_ranges_and_verified_as_strictly_as_a_streamed_one() throws Exception {
     Path data = Files.createDirectories(tmp.resolve("large-data"));
     byte[] content = new byte[(17 << 20) + 7];
     new java.util.Random(11).nextBytes(content);
@@ -262,15 +262,8 @@ class S3ObjectStoreIT {
       Snapshots snapshots = new Snapshots(configured);
       DataRef ref = snapshots.create(data, "s3://" + BUCKET + "/ranged", Progress.NONE);
       S3ObjectStore store = (S3ObjectStore) configured.open("s3://" + BUCKET + "/ranged");
-      String object = dev.timemachine.core.data.SnapshotManifest.objectKey(Digests.sha256Hex(content));
-      try (var in = store.open(object, content.length)) {
-        assertThat(in.readAllBytes()).as("the object read as ranges, in order").isEqualTo(content);
-      }
-      assertThat(store.rangedOpens()).as("17 MiB from a 16 MiB threshold: by ranges").isEqualTo(1);
-      try (var in = store.open(object, 16)) {
-        assertThat(in.readAllBytes()).isEqualTo(content);
-      }
-      assertThat(store.rangedOpens()).as("a size below the threshold: one GET").isEqualTo(1);
+      assertThat(store.downloadsInParts(content.length)).as("17 MiB from a 16 MiB threshold: by ranges").isTrue();
+      assertThat(store.downloadsInParts(16)).as("a small file: one stream").isFalse();
 
       Path restored = tmp.resolve("large-restored");
       snapshots.restore(ref.withoutFiles(), restored, Progress.NONE);
@@ -296,27 +289,6 @@ class S3ObjectStoreIT {
       assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("large-gone"), Progress.NONE))
           .isInstanceOf(InputUnverifiableException.class)
           .hasMessageContaining("data file 'blob.bin' is missing from snapshot");
-    }
-  }
-
-  @Test
-  void an_object_replaced_while_it_is_read_by_ranges_fails_the_read_instead_of_mixing_two_contents() throws Exception {
-    S3Settings settings = new S3Settings(ENDPOINT, null, "us-east-1", "timemachine", "timemachine-secret", null, true, 16L << 20);
-    byte[] content = new byte[48 << 20];
-    new java.util.Random(5).nextBytes(content);
-    byte[] other = content.clone();
-    other[content.length - 1] ^= 1;
-    try (ObjectStores configured = new ObjectStores(settings)) {
-      S3ObjectStore store = (S3ObjectStore) configured.open("s3://" + BUCKET + "/replaced");
-      store.put("big.bin", Files.write(tmp.resolve("first.bin"), content));
-      try (var in = store.open("big.bin", content.length)) {
-        assertThat(in.read()).isEqualTo(content[0] & 0xff);
-        // The later ranges are asked for only as the reader gets to them.
-        store.put("big.bin", Files.write(tmp.resolve("second.bin"), other));
-        assertThatThrownBy(in::readAllBytes)
-            .isInstanceOf(IOException.class)
-            .hasMessageContaining("was replaced while it was read");
-      }
     }
   }
 

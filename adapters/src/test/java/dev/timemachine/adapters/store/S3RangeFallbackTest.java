@@ -49,54 +49,10 @@ class S3RangeFallbackTest {
   @ParameterizedTest(name = "a server that {0} ranges")
   @ValueSource(strings = {"refuses", "ignores"})
   void a_download_falls_back_to_one_get_and_is_whole(String behaviour) throws Exception {
-    byte[] content = content();
-    AtomicInteger rangedGets = new AtomicInteger();
-    AtomicInteger wholeGets = new AtomicInteger();
-    S3ObjectStore store = storeOn(behaviour, content, rangedGets, wholeGets);
-
-    Path target = tmp.resolve("big");
-    store.download("objects/big", target);
-
-    assertThat(Files.readAllBytes(target)).as("the downloaded content").isEqualTo(content);
-    assertThat(store.rangesRefused()).as("the store noted the server's refusal").isTrue();
-    assertThat(wholeGets.get()).as("whole GETs").isEqualTo(1);
-    int ranged = rangedGets.get();
-
-    store.download("objects/big", tmp.resolve("again"));
-    assertThat(rangedGets.get()).as("no ranged GET is tried again").isEqualTo(ranged);
-    assertThat(wholeGets.get()).isEqualTo(2);
-  }
-
-  @ParameterizedTest(name = "a server that {0} ranges")
-  @ValueSource(strings = {"refuses", "ignores"})
-  void a_large_object_opened_for_reading_falls_back_to_one_get_and_is_whole(String behaviour) throws Exception {
-    byte[] content = content();
-    AtomicInteger rangedGets = new AtomicInteger();
-    AtomicInteger wholeGets = new AtomicInteger();
-    S3ObjectStore store = storeOn(behaviour, content, rangedGets, wholeGets);
-
-    try (var in = store.open("objects/big", content.length)) {
-      assertThat(in.readAllBytes()).as("the content read").isEqualTo(content);
-    }
-    assertThat(store.rangesRefused()).as("the store noted the server's refusal").isTrue();
-    assertThat(rangedGets.get()).as("ranged GETs tried: the first only").isEqualTo(1);
-    assertThat(store.rangedOpens()).as("served as a ranged stream").isZero();
-
-    try (var in = store.open("objects/big", content.length)) {
-      assertThat(in.readAllBytes()).isEqualTo(content);
-    }
-    assertThat(rangedGets.get()).as("no ranged GET is tried again").isEqualTo(1);
-  }
-
-  private static byte[] content() {
     byte[] content = new byte[(11 << 20) + 7];
     new Random(7).nextBytes(content);
-    return content;
-  }
-
-  /** A scripted S3 server that refuses (501) or ignores (answers whole) a Range header, and a store on it. */
-  private S3ObjectStore storeOn(String behaviour, byte[] content, AtomicInteger rangedGets, AtomicInteger wholeGets)
-      throws IOException {
+    AtomicInteger rangedGets = new AtomicInteger();
+    AtomicInteger wholeGets = new AtomicInteger();
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.createContext("/bucket/tm/objects/big", exchange -> {
       boolean ranged = exchange.getRequestHeaders().getFirst("Range") != null;
@@ -129,7 +85,19 @@ class S3RangeFallbackTest {
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("k", "s"))).build();
     Set<String> checked = ConcurrentHashMap.newKeySet();
     checked.add("bucket");
-    return new S3ObjectStore(s3, "bucket", "tm", S3Settings.compatible("http://127.0.0.1", "us-east-1", "k", "s"),
+    S3ObjectStore store = new S3ObjectStore(s3, "bucket", "tm", S3Settings.compatible("http://127.0.0.1", "us-east-1", "k", "s"),
         checked).withTransfer(new S3ObjectStore.Transfer(5L << 20, 5L << 20, 2));
+
+    Path target = tmp.resolve("big");
+    store.download("objects/big", target);
+
+    assertThat(Files.readAllBytes(target)).as("the downloaded content").isEqualTo(content);
+    assertThat(store.rangesRefused()).as("the store noted the server's refusal").isTrue();
+    assertThat(wholeGets.get()).as("whole GETs").isEqualTo(1);
+    int ranged = rangedGets.get();
+
+    store.download("objects/big", tmp.resolve("again"));
+    assertThat(rangedGets.get()).as("no ranged GET is tried again").isEqualTo(ranged);
+    assertThat(wholeGets.get()).isEqualTo(2);
   }
 }

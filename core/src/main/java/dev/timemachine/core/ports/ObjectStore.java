@@ -48,18 +48,17 @@ public interface ObjectStore {
   /** Opens the object for streaming; the caller closes the stream. */
   InputStream open(String key);
 
-  /**
-   * Opens an object whose size the caller expects ({@code size}, from a manifest), so that a store may
-   * read a large one as parallel ranged GETs while the stream is consumed (S3 above its multipart
-   * threshold). The bytes and their order are those of {@link #open(String)}; what they hash to is for
-   * the caller to check, as always.
-   */
-  default InputStream open(String key, long size) {
-    return open(key);
-  }
-
   /** Downloads the object to {@code target}, replacing it. */
   void download(String key, Path target);
+
+  /**
+   * Whether {@link #download} of an object of {@code size} bytes fetches it in parts in parallel, so that
+   * downloading and then reading it locally is faster than one {@link #open} stream (S3 with ranged GETs
+   * above its multipart threshold). A restore uses it for large files.
+   */
+  default boolean downloadsInParts(long size) {
+    return false;
+  }
 
   /** All keys under a prefix (a "directory" ending in '/' or empty for all), sorted. */
   List<String> list(String prefix);
