@@ -356,11 +356,6 @@ public final class S3ObjectStore implements ObjectStore {
     downloadWhole(key, target);
   }
 
-  @Override
-  public boolean downloadsInParts(long size) {
-    return !rangesRefused.get() && size >= transfer.threshold();
-  }
-
   /**
    * Downloads {@code key} as parallel ranged GETs into {@code target}, each pinned to the object's
    * ETag ({@code If-Match}) so that an object replaced meanwhile fails instead of mixing two contents.

@@ -251,48 +251,6 @@ class S3ObjectStoreIT {
   }
 
   @Test
-  void a_large_snapshot_file_is_restored_by_parallel_ranges_and_verified_as_strictly_as_a_streamed_one() throws Exception {
-    Path data = Files.createDirectories(tmp.resolve("large-data"));
-    byte[] content = new byte[(17 << 20) + 7];
-    new java.util.Random(11).nextBytes(content);
-    Files.write(data.resolve("blob.bin"), content);
-    Files.writeString(data.resolve("customers.csv"), "id,churned\n1,0\n");
-    S3Settings settings = new S3Settings(ENDPOINT, null, "us-east-1", "timemachine", "timemachine-secret", null, true, 16L << 20);
-    try (ObjectStores configured = new ObjectStores(settings)) {
-      Snapshots snapshots = new Snapshots(configured);
-      DataRef ref = snapshots.create(data, "s3://" + BUCKET + "/ranged", Progress.NONE);
-      S3ObjectStore store = (S3ObjectStore) configured.open("s3://" + BUCKET + "/ranged");
-      assertThat(store.downloadsInParts(content.length)).as("17 MiB from a 16 MiB threshold: by ranges").isTrue();
-      assertThat(store.downloadsInParts(16)).as("a small file: one stream").isFalse();
-
-      Path restored = tmp.resolve("large-restored");
-      snapshots.restore(ref.withoutFiles(), restored, Progress.NONE);
-      assertThat(Files.readAllBytes(restored.resolve("blob.bin"))).isEqualTo(content);
-      assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(restored.resolve("blob.bin"))))
-          .as("as a streamed file is created").isEqualTo("rw-r--r--");
-      assertThat(store.rangesRefused()).as("s3proxy served the ranges").isFalse();
-      try (var left = Files.list(restored)) {
-        assertThat(left.map(f -> f.getFileName().toString())).containsExactlyInAnyOrder("blob.bin", "customers.csv");
-      }
-
-      // The object replaced by another of the same size: found by the hash after the download.
-      byte[] other = content.clone();
-      other[12345] ^= 1;
-      Path altered = Files.write(tmp.resolve("altered.bin"), other);
-      store.put(dev.timemachine.core.data.SnapshotManifest.objectKey(Digests.sha256Hex(content)), altered);
-      assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("large-again"), Progress.NONE))
-          .isInstanceOf(InputUnverifiableException.class)
-          .hasMessageContaining("data file 'blob.bin'")
-          .hasMessageContaining("sha256 is " + Digests.sha256Hex(other));
-      // And a missing one is named as missing.
-      store.delete(dev.timemachine.core.data.SnapshotManifest.objectKey(Digests.sha256Hex(content)));
-      assertThatThrownBy(() -> snapshots.restore(ref, tmp.resolve("large-gone"), Progress.NONE))
-          .isInstanceOf(InputUnverifiableException.class)
-          .hasMessageContaining("data file 'blob.bin' is missing from snapshot");
-    }
-  }
-
-  @Test
   void a_snapshot_over_s3_uploads_only_the_objects_the_bucket_lacks_and_an_old_layout_snapshot_still_restores()
       throws Exception {
     Path data = Files.createDirectories(tmp.resolve("incremental"));

@@ -512,10 +512,6 @@ public final class Snapshots {
   }
 
   private static void restoreFile(Placement placement, DataRef data, FileEntry file, Path destination, AtomicLong done) {
-    if (placement.store().downloadsInParts(file.size())) {
-      restoreInParts(placement, data, file, destination, done);
-      return;
-    }
     MessageDigest digest = Digests.newSha256();
     // Small files get a small buffer: 20,000 of them must not allocate (and zero) 64 KiB each.
     byte[] buffer = new byte[(int) Math.max(1, Math.min(1 << 16, file.size() + 1))];
@@ -546,67 +542,22 @@ public final class Snapshots {
     }
   }
 
-  /**
-   * A large file from a store that downloads in parallel parts: downloaded whole into place (the store
-   * writes a temporary file beside it and moves it there), then read back and hashed. The second read
-   * comes from the page cache; on S3 the parallel ranged GETs are what wins. Verified as strictly as a
-   * streamed file: a wrong sha256 or size is unverifiable, naming the file.
-   */
-  private static void restoreInParts(Placement placement, DataRef data, FileEntry file, Path destination, AtomicLong done) {
-    if (Files.exists(destination, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      throw new TimemachineException(ErrorType.CONFLICT, "cannot restore " + file.path() + ": " + destination + " exists", null, null);
-    }
-    try {
-      placement.store().download(placement.key(file), destination);
-      // As a streamed file is created (the store's temporary file was private to this user).
-      Files.setPosixFilePermissions(destination, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-    } catch (TimemachineException e) {
-      throw missingOrReplaced(placement, data, file, e);
-    } catch (IOException e) {
-      throw TimemachineException.unavailable("cannot restore " + file.path() + " from " + data.snapshotUri() + ": " + e, e);
-    }
-    MessageDigest digest = Digests.newSha256();
-    long size = 0;
-    byte[] buffer = new byte[1 << 16];
-    try (InputStream in = Files.newInputStream(destination, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        digest.update(buffer, 0, n);
-        size += n;
-        done.addAndGet(n);
-      }
-    } catch (IOException e) {
-      throw TimemachineException.unavailable("cannot read back " + file.path() + " restored from " + data.snapshotUri() + ": " + e, e);
-    }
-    String actual = HexFormat.of().formatHex(digest.digest());
-    if (!actual.equals(file.sha256()) || size != file.size()) {
-      throw new InputUnverifiableException(
-          InputKind.DATA,
-          "data file '" + file.path() + "' in snapshot " + data.snapshotUri() + ": sha256 is " + actual + " (" + size
-              + " bytes), recorded " + file.sha256() + " (" + file.size() + " bytes)");
-    }
-  }
-
   private static InputStream openFile(Placement placement, DataRef data, FileEntry file) {
     try {
       return placement.store().open(placement.key(file));
     } catch (TimemachineException e) {
-      throw missingOrReplaced(placement, data, file, e);
+      if (e.type() == ErrorType.NOT_FOUND) {
+        throw new InputUnverifiableException(
+            InputKind.DATA, "data file '" + file.path() + "' is missing from snapshot " + data.snapshotUri()
+                + (placement.byContent() ? " (object " + placement.store().uriOf(placement.key(file)) + ")" : ""));
+      }
+      if (e.type() == ErrorType.CONFLICT) {
+        // The store refused to follow a link in it: the snapshot was altered, and nothing was read.
+        throw new InputUnverifiableException(
+            InputKind.DATA, "data file '" + file.path() + "' in snapshot " + data.snapshotUri() + " was replaced: " + e.getMessage());
+      }
+      throw e;
     }
-  }
-
-  /** A store's failure to hand over a file: missing or replaced is the snapshot's fault, the rest is passed on. */
-  private static TimemachineException missingOrReplaced(Placement placement, DataRef data, FileEntry file, TimemachineException e) {
-    if (e.type() == ErrorType.NOT_FOUND) {
-      return new InputUnverifiableException(
-          InputKind.DATA, "data file '" + file.path() + "' is missing from snapshot " + data.snapshotUri()
-              + (placement.byContent() ? " (object " + placement.store().uriOf(placement.key(file)) + ")" : ""));
-    }
-    if (e.type() == ErrorType.CONFLICT) {
-      // The store refused to follow a link in it: the snapshot was altered, and nothing was read.
-      return new InputUnverifiableException(
-          InputKind.DATA, "data file '" + file.path() + "' in snapshot " + data.snapshotUri() + " was replaced: " + e.getMessage());
-    }
-    return e;
   }
 
   /** One step of work on one item, run on a pool thread. */

@@ -51,15 +51,6 @@ public interface ObjectStore {
   /** Downloads the object to {@code target}, replacing it. */
   void download(String key, Path target);
 
-  /**
-   * Whether {@link #download} of an object of {@code size} bytes fetches it in parts in parallel, so that
-   * downloading and then reading it locally is faster than one {@link #open} stream (S3 with ranged GETs
-   * above its multipart threshold). A restore uses it for large files.
-   */
-  default boolean downloadsInParts(long size) {
-    return false;
-  }
-
   /** All keys under a prefix (a "directory" ending in '/' or empty for all), sorted. */
   List<String> list(String prefix);
 
