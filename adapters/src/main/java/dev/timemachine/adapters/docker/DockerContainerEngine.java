@@ -138,13 +138,11 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
     java.util.Map<String, String> digests = new java.util.HashMap<>();
     java.util.Map<String, String> links = new java.util.HashMap<>();
     java.util.Map<String, byte[]> small = new java.util.HashMap<>();
-    long[] hashed = {0};
-    long started = System.nanoTime();
-    long[] lastReport = {started};
+    long hashed = 0;
+    long[] lastReport = {System.nanoTime()};
     try (InputStream saved = awaitExport(imageId, progress);
         org.apache.commons.compress.archivers.tar.TarArchiveInputStream tar =
             new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(saved)) {
-      byte[] buffer = new byte[1 << 16];
       for (var entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
         String name = entry.getName();
         if (entry.isSymbolicLink() || entry.isLink()) {
@@ -154,25 +152,24 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
         if (!entry.isFile()) {
           continue;
         }
-        java.security.MessageDigest sha = dev.timemachine.core.data.Digests.newSha256();
         if (entry.getSize() <= SMALL_ENTRY) {
           // A configuration, manifest.json or a small layer: kept, since which is which is known only at the end.
           byte[] bytes = tar.readAllBytes();
           small.put(name, bytes);
-          hashed[0] += bytes.length;
-          digests.put(name, "sha256:" + java.util.HexFormat.of().formatHex(sha.digest(bytes)));
+          hashed += bytes.length;
+          digests.put(name, "sha256:" + dev.timemachine.core.data.Digests.sha256Hex(bytes));
           continue;
         }
-        for (int n; (n = tar.read(buffer)) > 0; ) {
-          sha.update(buffer, 0, n);
-          hashed[0] += n;
+        long before = hashed;
+        dev.timemachine.core.data.Digests.Streamed layer = dev.timemachine.core.data.Digests.sha256(tar, null, soFar -> {
           long now = System.nanoTime();
           if (now - lastReport[0] > SLICE_MS * 1_000_000L) {
             lastReport[0] = now;
-            progress.report("hashing the layers of " + imageId + ": " + hashed[0] / (1 << 20) + " MiB");
+            progress.report("hashing the layers of " + imageId + ": " + (before + soFar) / (1 << 20) + " MiB");
           }
-        }
-        digests.put(name, "sha256:" + java.util.HexFormat.of().formatHex(sha.digest()));
+        });
+        hashed += layer.size();
+        digests.put(name, "sha256:" + layer.sha256());
       }
     } catch (IOException e) {
       throw TimemachineException.unavailable(
@@ -197,7 +194,7 @@ public final class DockerContainerEngine implements ContainerEngine, AutoCloseab
         String digest = digests.get(path);
         layers.add(digest == null ? "missing:" + path : digest);
       }
-      return new ImageContents(config, List.copyOf(layers), hashed[0]);
+      return new ImageContents(config, List.copyOf(layers), hashed);
     } catch (IOException e) {
       throw TimemachineException.unavailable(
           "the Docker engine at " + host + " exported image " + imageId + " with a manifest.json that is not JSON", e);
